@@ -1,0 +1,280 @@
+"""The input contract: pydantic models of a case file (one patient, one request).
+
+A case is what billing staff fill in from the medical record. Field names are the YAML keys;
+unknown keys are refused so a typo never silently drops a fact. Rules that need more than one
+field or the knowledge base (dates in order, codes billable, route intravenous...) live in
+``review.py`` so that ``check`` can list them all at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Identifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+]
+SafeId = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+]
+Icd10Code = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_upper=True, pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class PersonName(_Model):
+    given: ShortText
+    family: ShortText
+
+    @property
+    def full(self) -> str:
+        return f"{self.given} {self.family}"
+
+
+class Address(_Model):
+    lines: list[ShortText] = Field(min_length=1, max_length=4, description="street lines")
+    city: ShortText
+    state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}(-\d{4})?$")]
+
+
+class Patient(_Model):
+    name: PersonName
+    date_of_birth: date
+    sex: Sex
+    weight_kg: float = Field(gt=0, le=400, description="body weight in kilograms")
+    member_id: Identifier
+    group_number: Identifier | None = None
+
+
+class PlanType(StrEnum):
+    """What rules govern appeals; 'commercial' when it is not known whether ERISA applies."""
+
+    commercial = "commercial"
+    erisa_group = "erisa_group"
+    aca_individual = "aca_individual"
+    medicare = "medicare"
+    medicare_advantage = "medicare_advantage"
+    medicaid = "medicaid"
+    other = "other"
+
+
+PhoneNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9()+ .-]{7,25}( x\d{1,6})?$")
+]
+
+
+class Coverage(_Model):
+    payer_name: ShortText
+    payer_department: ShortText | None = Field(
+        default=None, description="e.g. 'Utilization Management' or 'Appeals Department'"
+    )
+    payer_address: Address | None = None
+    payer_fax: PhoneNumber | None = None
+    plan_name: ShortText | None = None
+    plan_type: PlanType = PlanType.commercial
+    prior_authorization_number: Identifier | None = None
+
+
+class Diagnosis(_Model):
+    code: Icd10Code
+    onset_date: date | None = None
+    how_diagnosed: Text | None = Field(
+        default=None, description="how the diagnosis was made, from the record"
+    )
+    budapest_criteria_met: bool | None = Field(
+        default=None, description="CRPS only: the Budapest clinical criteria were met"
+    )
+
+
+class PainScore(_Model):
+    date: date
+    nrs: int = Field(ge=0, le=10, description="0-10 numeric rating scale")
+    context: ShortText | None = Field(default=None, description="e.g. 'average, past week'")
+
+
+class Measure(_Model):
+    """A dated score on a named instrument (PHQ-9, BPI interference, ODI...)."""
+
+    date: date
+    instrument: ShortText
+    score: float
+    max_score: float | None = None
+    note: ShortText | None = None
+
+
+class PainAndFunction(_Model):
+    pain_since: date | None = Field(default=None, description="when the pain began")
+    scores: list[PainScore] = Field(default_factory=list)
+    measures: list[Measure] = Field(default_factory=list)
+    functional_impact: Text | None = Field(
+        default=None, description="work, sleep, daily activities, from the record"
+    )
+
+
+class Outcome(StrEnum):
+    inadequate_response = "inadequate_response"
+    adverse_effect = "adverse_effect"
+    contraindicated = "contraindicated"
+
+
+class PriorTherapy(_Model):
+    agent: ShortText = Field(description="drug, procedure or therapy, e.g. 'gabapentin'")
+    therapy_class: ShortText | None = Field(
+        default=None, description="class key; derived from the agent when the tool knows it"
+    )
+    dose: ShortText | None = Field(default=None, description="dose reached, e.g. '1800 mg/day'")
+    start_date: date | None = None
+    end_date: date | None = None
+    outcome: Outcome
+    note: Text | None = None
+
+
+class ScreeningItem(_Model):
+    reviewed: bool
+    finding: Text | None = None
+    concern: bool = Field(default=False, description="the finding needs the physician's attention")
+
+
+class SafetyScreening(_Model):
+    blood_pressure: ScreeningItem | None = None
+    cardiac: ScreeningItem | None = None
+    psychosis: ScreeningItem | None = None
+    pregnancy: ScreeningItem | None = None
+    substance_use: ScreeningItem | None = None
+    liver: ScreeningItem | None = None
+    intracranial_intraocular_pressure: ScreeningItem | None = None
+
+
+class Phase(StrEnum):
+    initial_series = "initial_series"
+    maintenance = "maintenance"
+
+
+class MaintenancePlan(_Model):
+    infusions: int = Field(ge=1, le=52)
+    interval_weeks: int = Field(ge=1, le=52)
+    months: int = Field(ge=1, le=24, description="period the maintenance request covers")
+
+
+class TreatmentPlan(_Model):
+    route: ShortText = Field(description="must be intravenous infusion")
+    phase: Phase = Phase.initial_series
+    dose_mg_per_kg: float = Field(gt=0, le=10)
+    minutes_per_infusion: int = Field(gt=0, le=600)
+    infusions: int = Field(ge=1, le=52, description="infusions in this request")
+    weeks: int = Field(ge=1, le=104, description="weeks over which they are given")
+    maintenance: MaintenancePlan | None = Field(
+        default=None, description="maintenance to follow, only after a documented response"
+    )
+    response_threshold_percent: int = Field(
+        default=30, ge=10, le=100, description="pain reduction that counts as a response"
+    )
+    setting: ShortText = Field(description="e.g. 'outpatient infusion suite of the practice'")
+    place_of_service: int = Field(description="CMS place-of-service code: 11, 19, 22 or 24")
+    monitoring: list[ShortText] = Field(min_length=1)
+    ndc: Annotated[str, StringConstraints(pattern=r"^\d{5}-\d{4}-\d{2}$")] | None = Field(
+        default=None, description="11-digit NDC in 5-4-2 form for the drug line"
+    )
+    requested_start: date | None = None
+
+
+class KetamineResponse(_Model):
+    """Response documented after earlier infusions: what maintenance requests rest on."""
+
+    infusions_given: int = Field(ge=1)
+    first_infusion: date
+    last_infusion: date
+    pain_before: float = Field(ge=0, le=10)
+    pain_after: float = Field(ge=0, le=10)
+    relief_weeks: float | None = Field(default=None, ge=0)
+    function_change: Text | None = None
+
+
+class DenialReason(StrEnum):
+    not_medically_necessary = "not_medically_necessary"
+    experimental = "experimental"
+    off_label = "off_label"
+    step_therapy = "step_therapy"
+    missing_information = "missing_information"
+    no_prior_authorization = "no_prior_authorization"
+    frequency_limit = "frequency_limit"
+
+
+class AppealLevel(StrEnum):
+    first_internal = "first_internal"
+    second_internal = "second_internal"
+    external_review = "external_review"
+
+
+class PolicyCriterion(_Model):
+    criterion: Text = Field(description="a criterion the cited policy states, as written")
+    how_met: Text = Field(description="where the record shows this patient meets it")
+
+
+class Denial(_Model):
+    denial_date: date
+    received_date: date
+    reference: Identifier = Field(description="insurer reference or claim number")
+    service_denied: ShortText
+    service_from: date | None = None
+    service_to: date | None = None
+    reasons: list[DenialReason] = Field(default_factory=list)
+    reason_text: Text | None = Field(default=None, description="the insurer's words, as written")
+    carc_codes: list[
+        Annotated[str, StringConstraints(pattern=r"^((CO|PR|OA|PI|CR)-?)?\d{1,3}$")]
+    ] = Field(default_factory=list)
+    rarc_codes: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}\d{1,4}$")]] = Field(
+        default_factory=list
+    )
+    policy_cited: ShortText | None = None
+    policy_criteria: list[PolicyCriterion] = Field(default_factory=list)
+    level: AppealLevel = AppealLevel.first_internal
+    first_level_date: date | None = Field(
+        default=None, description="date of the first-level decision, for later levels"
+    )
+    deadline: date | None = Field(
+        default=None, description="filing deadline printed on the denial notice, if any"
+    )
+    urgent: bool = False
+    urgent_reason: Text | None = None
+    retro_authorization_grounds: Text | None = None
+
+
+class Case(_Model):
+    """One patient, one request."""
+
+    case_id: SafeId
+    letter_date: date | None = Field(
+        default=None, description="date printed on the letter; today when left out"
+    )
+    prescriber: SafeId = Field(description="id of a physician in the practice profile")
+    patient: Patient
+    coverage: Coverage
+    diagnoses: list[Diagnosis] = Field(min_length=1, max_length=12)
+    pain: PainAndFunction = Field(default_factory=PainAndFunction)
+    prior_therapies: list[PriorTherapy] = Field(default_factory=list)
+    safety: SafetyScreening = Field(default_factory=SafetyScreening)
+    plan: TreatmentPlan
+    ketamine_response: KetamineResponse | None = None
+    enclosures: list[ShortText] = Field(default_factory=list)
+    denial: Denial | None = None

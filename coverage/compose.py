@@ -1,0 +1,403 @@
+"""Case + practice + knowledge -> LetterContext: every fact a letter says, precomputed.
+
+Templates never compute: dates are formatted, doses multiplied, billing lines derived and the
+evidence for this condition chosen and numbered here, where tests can check them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from coverage.case import Case, Outcome, PlanType
+from coverage.codes import CodeSet, drug_line, infusion_lines
+from coverage.knowledge import Citation, Condition, KnowledgeBase, LegalSource
+from coverage.practice import Physician, Practice
+from coverage.review import PLACES_OF_SERVICE, SAFETY_LABELS, Review, therapy_class_key
+
+OUTCOME_LABELS = {
+    Outcome.inadequate_response: "Inadequate response",
+    Outcome.adverse_effect: "Adverse effect",
+    Outcome.contraindicated: "Contraindicated",
+}
+POINTERS = "ABCDEFGHIJKL"
+MECHANISM_CITATIONS = ("E3", "E7")
+OFF_LABEL_SOURCES = ("R1", "R2", "R3", "R5")
+MEDICARE_PLANS = {PlanType.medicare, PlanType.medicare_advantage}
+
+
+def us_date(value: date | None) -> str:
+    """'March 4, 2026': the form US payers read without ambiguity."""
+    if value is None:
+        return ""
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def month_year(value: date | None) -> str:
+    return f"{value:%b %Y}" if value else ""
+
+
+def span_text(start: date, end: date) -> str:
+    """A human length of time between two dates, in years and months (or weeks)."""
+    months = (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+    if months < 2:
+        weeks = max((end - start).days // 7, 0)
+        return f"{weeks} week{'s' * (weeks != 1)}"
+    years, months = divmod(months, 12)
+    parts = []
+    if years:
+        parts.append(f"{years} year{'s' * (years != 1)}")
+    if months:
+        parts.append(f"{months} month{'s' * (months != 1)}")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class DiagnosisLine:
+    pointer: str
+    code: str
+    description: str
+    onset: str
+    how_diagnosed: str | None
+    is_primary: bool
+    budapest_criteria_met: bool | None
+
+
+@dataclass(frozen=True)
+class TherapyRow:
+    agent: str
+    class_label: str
+    dose: str
+    dates: str
+    duration: str
+    outcome: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    label: str
+    agents: list[str]
+    outcomes: str
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    number: int
+    statement: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    code: str
+    description: str
+    units_per_infusion: int
+    total_units: int
+    pointers: str
+
+
+@dataclass(frozen=True)
+class LetterContext:
+    """Everything a letter template may say, already formatted."""
+
+    kind: str
+    letter_date: str
+    practice: Practice
+    physician: Physician
+    case: Case
+    patient_name: str
+    date_of_birth: str
+    age: int
+    condition: Condition
+    diagnoses: list[DiagnosisLine]
+    primary: DiagnosisLine
+    pain_duration: str
+    pain_since: str
+    latest_score: str
+    scores: list[str]
+    measures: list[str]
+    therapies: list[TherapyRow]
+    class_summary: list[ClassSummary]
+    standard_classes_tried: list[str]
+    standard_classes_untried: list[str]
+    evidence: list[EvidenceLine]
+    caveats: list[str]
+    ref: dict[str, int]
+    references: list[Reference]
+    dose_mg: str
+    billing: list[BillingRow]
+    place_of_service: str
+    threshold_meaning: str
+    safety: list[tuple[str, str]]
+    safety_concerns: list[tuple[str, str]]
+    is_medicare: bool
+    response_relief_percent: int | None
+    enclosures: list[str]
+    code_set_release: str
+    knowledge_version: str
+    header: str
+    condition_phrase: str
+    therapy_counts: str
+    appeal: object | None = None
+
+
+def format_citation(citation: Citation) -> str:
+    parts = [f"{citation.authors}" if citation.authors else "", f"{citation.title}."]
+    parts.append(f"{citation.source}.")
+    if citation.pmid:
+        parts.append(f"PMID {citation.pmid}.")
+    if citation.doi:
+        parts.append(f"doi:{citation.doi}")
+    return " ".join(p for p in parts if p).strip()
+
+
+def format_legal(source: LegalSource) -> str:
+    return source.citation
+
+
+class _Numbering:
+    """Numbers sources in the order the letter first cites them."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.order: list[str] = []
+
+    def cite(self, source_id: str) -> int:
+        if source_id not in self.kb.citations and source_id not in self.kb.legal:
+            raise KeyError(f"unknown source {source_id}")
+        if source_id not in self.order:
+            self.order.append(source_id)
+        return self.order.index(source_id) + 1
+
+    def references(self) -> list[Reference]:
+        out = []
+        for number, sid in enumerate(self.order, start=1):
+            if sid in self.kb.citations:
+                out.append(Reference(number, format_citation(self.kb.citations[sid])))
+            else:
+                out.append(Reference(number, format_legal(self.kb.legal[sid])))
+        return out
+
+
+def _therapy_rows(case: Case, kb: KnowledgeBase) -> tuple[list[TherapyRow], list[ClassSummary]]:
+    rows = []
+    by_class: dict[str, list] = {}
+    for therapy in case.prior_therapies:
+        key = therapy_class_key(therapy, kb)
+        cls = kb.therapy_classes.get(key) if key else None
+        label = cls.label if cls else "Other"
+        by_class.setdefault(label, []).append(therapy)
+        start, end = therapy.start_date, therapy.end_date
+        if start and end:
+            dates = f"{month_year(start)} – {month_year(end)}"
+            duration = span_text(start, end)
+        elif start:
+            dates, duration = f"from {month_year(start)}", ""
+        else:
+            dates, duration = "", ""
+        rows.append(
+            TherapyRow(
+                agent=therapy.agent,
+                class_label=label,
+                dose=therapy.dose or "",
+                dates=dates,
+                duration=duration,
+                outcome=OUTCOME_LABELS[therapy.outcome],
+                note=therapy.note or "",
+            )
+        )
+    summary = []
+    for label, items in by_class.items():
+        outcomes = sorted({OUTCOME_LABELS[t.outcome].lower() for t in items})
+        summary.append(ClassSummary(label, [t.agent for t in items], ", ".join(outcomes)))
+    return rows, summary
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _threshold_meaning(percent: int) -> str:
+    if percent >= 50:
+        return "a substantial improvement"
+    if percent >= 30:
+        return "a moderately important improvement"
+    return "at least a minimally important improvement"
+
+
+def compose_letter(
+    case: Case,
+    practice: Practice,
+    physician: Physician,
+    kb: KnowledgeBase,
+    codes: CodeSet,
+    review: Review,
+    letter_date: date,
+    kind: str = "lmn",
+) -> LetterContext:
+    """Precompute every fact of a letter. ``review`` must have no blocking findings."""
+    if not review.ok or review.condition is None:
+        raise ValueError("compose_letter needs a case without blocking findings")
+    condition = review.condition
+    numbering = _Numbering(kb)
+    numbering.cite(condition.evidence[0].citation)  # the guideline is reference 1
+
+    diagnoses = []
+    primary_code = None
+    for index, diagnosis in enumerate(case.diagnoses):
+        entry = codes.lookup(diagnosis.code)
+        is_primary = primary_code is None and kb.condition_for_code(diagnosis.code) is condition
+        if is_primary:
+            primary_code = diagnosis.code
+        diagnoses.append(
+            DiagnosisLine(
+                pointer=POINTERS[index],
+                code=diagnosis.code,
+                description=entry.description if entry else "",
+                onset=us_date(diagnosis.onset_date),
+                how_diagnosed=diagnosis.how_diagnosed,
+                is_primary=is_primary,
+                budapest_criteria_met=diagnosis.budapest_criteria_met,
+            )
+        )
+    primary = next(d for d in diagnoses if d.is_primary)
+
+    primary_diagnosis = case.diagnoses[diagnoses.index(primary)]
+    since = case.pain.pain_since or primary_diagnosis.onset_date
+    scores = sorted(case.pain.scores, key=lambda s: s.date)
+    latest = scores[-1] if scores else None
+
+    therapies, class_summary = _therapy_rows(case, kb)
+    tried = {therapy_class_key(t, kb) for t in case.prior_therapies}
+    standard_tried = [kb.therapy_classes[k].label for k in condition.standard_classes if k in tried]
+    standard_untried = [
+        kb.therapy_classes[k].label for k in condition.standard_classes if k not in tried
+    ]
+
+    guideline = condition.evidence[0].citation
+    evidence = [  # the guideline's own rating is stated once, in the sentence above the list
+        EvidenceLine(numbering.cite(use.citation), use.statement)
+        for use in condition.evidence
+        if use.citation != guideline
+    ]
+    caveats = [
+        EvidenceLine(0, caveat.text + _cite_marks([numbering.cite(c) for c in caveat.citations]))
+        for caveat in condition.caveats
+    ]
+    for cid in condition.standard_classes_citations:
+        numbering.cite(cid)
+    for cid in MECHANISM_CITATIONS:
+        numbering.cite(cid)
+    for sid in OFF_LABEL_SOURCES:
+        numbering.cite(sid)
+    is_medicare = case.coverage.plan_type in MEDICARE_PLANS
+    if is_medicare:
+        numbering.cite("R6")
+    numbering.cite("E19")
+
+    plan = case.plan
+    dose_mg = round(plan.dose_mg_per_kg * case.patient.weight_kg, 1)
+    pointer_all = "".join(d.pointer for d in diagnoses[:4])
+    billing = [
+        BillingRow(line.code, line.description, line.units, line.units * plan.infusions,
+                   pointer_all)
+        for line in [*infusion_lines(plan.minutes_per_infusion), drug_line(dose_mg, plan.ndc)]
+    ]
+
+    safety, concerns = [], []
+    for name, label in SAFETY_LABELS.items():
+        item = getattr(case.safety, name)
+        if item is not None and item.reviewed:
+            text = item.finding or "reviewed; nothing of concern recorded"
+            safety.append((label, text))
+            if item.concern:
+                concerns.append((label, text))
+
+    relief = None
+    if case.ketamine_response and case.ketamine_response.pain_before > 0:
+        r = case.ketamine_response
+        relief = round(100 * (r.pain_before - r.pain_after) / r.pain_before)
+
+    ref = {sid: number for number, sid in enumerate(numbering.order, start=1)}
+    name = case.patient.name.full
+    dob = case.patient.date_of_birth
+    return LetterContext(
+        kind=kind,
+        letter_date=us_date(letter_date),
+        practice=practice,
+        physician=physician,
+        case=case,
+        patient_name=name,
+        date_of_birth=us_date(dob),
+        age=_age(dob, letter_date),
+        condition=condition,
+        diagnoses=diagnoses,
+        primary=primary,
+        pain_duration=span_text(since, letter_date) if since else "",
+        pain_since=us_date(since),
+        latest_score=f"{latest.nrs}/10 on {us_date(latest.date)}" if latest else "",
+        scores=[
+            f"{s.nrs}/10 on {us_date(s.date)}" + (f" ({s.context})" if s.context else "")
+            for s in scores
+        ],
+        measures=[
+            f"{m.instrument} {m.score:g}"
+            + (f"/{m.max_score:g}" if m.max_score else "")
+            + f" on {us_date(m.date)}"
+            + (f" ({m.note})" if m.note else "")
+            for m in sorted(case.pain.measures, key=lambda m: m.date)
+        ],
+        therapies=therapies,
+        class_summary=class_summary,
+        standard_classes_tried=standard_tried,
+        standard_classes_untried=standard_untried,
+        evidence=evidence,
+        caveats=[c.statement for c in caveats],
+        ref=ref,
+        references=numbering.references(),
+        dose_mg=f"{dose_mg:g}",
+        billing=billing,
+        place_of_service=f"{plan.place_of_service} ({PLACES_OF_SERVICE[plan.place_of_service]})",
+        threshold_meaning=_threshold_meaning(plan.response_threshold_percent),
+        safety=safety,
+        safety_concerns=concerns,
+        is_medicare=is_medicare,
+        response_relief_percent=relief,
+        enclosures=list(case.enclosures),
+        code_set_release=codes.release,
+        knowledge_version=kb.version,
+        header=f"{name}  ·  DOB {dob:%m/%d/%Y}  ·  Member ID {case.patient.member_id}",
+        condition_phrase=_lower_first(condition.name),
+        therapy_counts=_therapy_counts(case, kb),
+    )
+
+
+def _cite_marks(numbers: list[int]) -> str:
+    return f" [{', '.join(str(n) for n in sorted(set(numbers)))}]" if numbers else ""
+
+
+def _lower_first(text: str) -> str:
+    """'Complex regional pain syndrome' -> 'complex regional...'; 'CRPS' stays."""
+    if len(text) > 1 and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _therapy_counts(case: Case, kb: KnowledgeBase) -> str:
+    """'7 prior therapies in 6 classes ...; 1 more was contraindicated'."""
+    used = [t for t in case.prior_therapies if t.outcome is not Outcome.contraindicated]
+    tried = len(used)
+    classes = len({therapy_class_key(t, kb) or t.agent for t in used})
+    ruled_out = len(case.prior_therapies) - tried
+    text = f"{tried} prior therap{'ies' if tried != 1 else 'y'} in {classes} class"
+    text += "es" if classes != 1 else ""
+    text += " without adequate relief or with intolerable adverse effects"
+    if ruled_out:
+        text += f"; {ruled_out} more {'were' if ruled_out != 1 else 'was'} contraindicated"
+    return text

@@ -1,0 +1,164 @@
+"""The letter as a function: load -> review -> compose -> render.
+
+A letter is a pure function of the case, the practice profile and the knowledge base (plus the
+code-set release and the letter date). The CLI, batches and signing all call these functions;
+none of them reaches back into an earlier stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from coverage.case import Case
+from coverage.codes import CodeSet, load_code_set
+from coverage.errors import InputError, ReviewBlocked
+from coverage.fonts import unprintable_fields
+from coverage.knowledge import KnowledgeBase, load_knowledge
+from coverage.loading import find_practice, load_case, load_practice, resolve_prescriber
+from coverage.practice import Physician, Practice
+from coverage.review import Review, review_case
+
+LETTER_KINDS = {"lmn": "lmn.xml.j2", "appeal": "appeal.xml.j2"}
+KIND_TITLES = {"lmn": "Letter of medical necessity", "appeal": "Appeal of denial"}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a letter is made from, loaded and validated."""
+
+    case: Case
+    case_file: str
+    practice: Practice
+    practice_file: str
+    physician: Physician
+    kb: KnowledgeBase
+    codes: CodeSet
+
+    def letter_date(self, today: date) -> date:
+        return self.case.letter_date or today
+
+
+@dataclass(frozen=True)
+class Letter:
+    pdf: bytes
+    pages: int
+    review: Review
+    context: object
+    signature_page: int
+    signature_box: tuple[float, float, float, float]
+
+
+def code_set_path(practice: Practice, practice_file: Path, override: Path | None) -> Path | None:
+    """The ICD-10-CM release to validate against: --code-set, then the practice profile."""
+    if override is not None:
+        return override
+    if practice.icd10cm_tabular:
+        path = Path(practice.icd10cm_tabular).expanduser()
+        return path if path.is_absolute() else practice_file.parent / path
+    return None
+
+
+def load_inputs(
+    case_path: Path, practice_path: Path | None = None, code_set: Path | None = None
+) -> Inputs:
+    """Read the case and its practice profile; fail with every problem named."""
+    case_path = Path(case_path)
+    case = load_case(case_path)
+    practice_file = find_practice(case_path, practice_path)
+    practice = load_practice(practice_file)
+    physician = resolve_prescriber(case, practice, str(case_path))
+    problems = unprintable_fields(case, str(case_path))
+    problems += unprintable_fields(practice, str(practice_file))
+    if problems:
+        raise InputError(problems)
+    codes = load_code_set(code_set_path(practice, practice_file, code_set))
+    return Inputs(
+        case, str(case_path), practice, str(practice_file), physician, load_knowledge(), codes
+    )
+
+
+def review(inputs: Inputs, today: date, kind: str = "lmn", force: bool = False) -> Review:
+    """The readiness review for one letter kind."""
+    result = review_case(
+        inputs.case, inputs.practice, inputs.kb, inputs.codes, inputs.letter_date(today)
+    )
+    if kind == "appeal":
+        from coverage.appeal import review_appeal
+
+        result = review_appeal(inputs, result, inputs.letter_date(today), force)
+    return result
+
+
+def make_letter(
+    inputs: Inputs,
+    today: date,
+    kind: str = "lmn",
+    signed_lines: tuple[str, ...] = (),
+    force: bool = False,
+    templates: Path | None = None,
+) -> Letter:
+    """Review, compose and render one letter; refuses when the review blocks."""
+    from coverage.compose import compose_letter
+    from coverage.document import render_blocks
+    from coverage.render_pdf import Furniture, SignatureText, render_pdf
+
+    result = review(inputs, today, kind, force)
+    if not result.ok:
+        raise ReviewBlocked(inputs.case_file, result.blocking)
+    letter_date = inputs.letter_date(today)
+    context = compose_letter(
+        inputs.case, inputs.practice, inputs.physician, inputs.kb, inputs.codes, result,
+        letter_date, kind,
+    )
+    if kind == "appeal":
+        from coverage.appeal import compose_appeal
+
+        context = compose_appeal(inputs, context, letter_date)
+    blocks = render_blocks(LETTER_KINDS[kind], context, templates)
+    practice = inputs.practice
+    address = practice.address
+    contact = [f"Phone {practice.phone}"]
+    if practice.fax:
+        contact.append(f"Fax {practice.fax}")
+    if practice.email:
+        contact.append(practice.email)
+    physician = inputs.physician
+    furniture = Furniture(
+        letterhead_name=_escape(practice.name),
+        letterhead_lines=(
+            _escape(", ".join([*address.lines, f"{address.city}, {address.state} "
+                               f"{address.postal_code}"])),
+            _escape("  ·  ".join(contact)),
+        ),
+        header=context.header,
+        footer=f"{practice.name}  ·  {physician.display_name}  ·  NPI {physician.npi}",
+        title=f"{KIND_TITLES[kind]}: {inputs.case.case_id}",
+        author=physician.display_name,
+        subject=f"{KIND_TITLES[kind]}, IV ketamine infusion",
+        keywords=(
+            f"code set: {inputs.codes.release}; knowledge base: {inputs.kb.version}; "
+            f"case: {inputs.case.case_id}"
+        ),
+        draft=not signed_lines,
+    )
+    signature = SignatureText(
+        lines=(
+            physician.display_name,
+            f"{physician.specialty}  ·  NPI {physician.npi}",
+            practice.name,
+        ),
+        signed_lines=signed_lines,
+    )
+    rendered = render_pdf(blocks, furniture, signature)
+    return Letter(
+        rendered.pdf, rendered.pages, result, context, rendered.signature.page,
+        rendered.signature.box,
+    )
+
+
+def _escape(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text)

@@ -1,0 +1,199 @@
+"""Files -> models, with errors that name the file and the field path.
+
+YAML is read with a few guards billing staff need: duplicate keys are an error (the last one
+would silently win otherwise), and numbers with leading zeros stay text (``member_id: 0123``
+must not become 123, or worse, an octal 83).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from coverage.case import Case
+from coverage.errors import InputError, Problem
+from coverage.practice import Physician, Practice
+from coverage.starter import PLACEHOLDER
+
+M = TypeVar("M", bound=BaseModel)
+
+CASE_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and keeps zero-padded numbers as text."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key '{key}' appears twice", key_node.start_mark
+            )
+        seen[key] = 1
+    return loader.construct_mapping(node)
+
+
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int | str:
+    text = loader.construct_scalar(node)
+    digits = text.lstrip("+-").replace("_", "")
+    if len(digits) > 1 and digits.startswith("0") and digits.isdigit():
+        return text
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def read_data(path: Path) -> Any:
+    """Parse a YAML or JSON file into plain data; syntax errors name the line."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError.one(name, "", "file not found") from None
+    except IsADirectoryError:
+        raise InputError.one(name, "", "is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise InputError.one(name, "", "is not UTF-8 text (save it as UTF-8)") from None
+    except OSError as exc:
+        raise InputError.one(name, "", f"cannot be read ({exc.strerror})") from None
+    if Path(path).suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise InputError.one(name, where, f"not valid JSON: {exc.msg}") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "syntax error"
+        raise InputError.one(name, where, f"not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise InputError.one(name, "", f"not valid YAML: {exc}") from None
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('prior_therapies', 2, 'end_date') -> 'prior_therapies[2].end_date'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _friendly(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; `ketamine-letters schema` lists the fields)"
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return "not a valid date; write it as YYYY-MM-DD (e.g. 2026-03-14)"
+    if kind == "enum":
+        return f"must be one of: {ctx.get('expected', '')}".replace("'", "")
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return "must be a whole number"
+    if kind in {"float_parsing", "float_type"}:
+        return "must be a number"
+    if kind in {"bool_parsing", "bool_type"}:
+        return "must be true or false"
+    if kind in {"string_type"}:
+        return "must be text (put it in quotes)"
+    if kind in {"list_type"}:
+        return "must be a list (one '- item' per line)"
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return "must be a section with fields, not a single value"
+    if kind == "string_pattern_mismatch":
+        return "has a form this field does not accept; see `ketamine-letters schema`"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length', 1)} item(s)"
+    if kind == "too_long":
+        return f"allows at most {ctx.get('max_length')} item(s)"
+    if kind.startswith("greater_than") or kind.startswith("less_than"):
+        return error["msg"].replace("Input should be", "must be")
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def problems_from(file: str, exc: ValidationError) -> list[Problem]:
+    return [Problem(file, field_path(e["loc"]), _friendly(e)) for e in exc.errors()]
+
+
+def parse_model(model: type[M], data: Any, file: str) -> M:
+    """Validate plain data as ``model``; every problem names the file and the field."""
+    if not isinstance(data, dict):
+        raise InputError.one(file, "", "must hold a mapping of fields (key: value) at the top")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(problems_from(file, exc)) from None
+
+
+def _placeholders(data: Any, path: str = "") -> list[str]:
+    """Field paths still holding a starter placeholder (FILL-IN)."""
+    if isinstance(data, str):
+        return [path] if PLACEHOLDER in data else []
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _placeholders(v, f"{path}.{k}" if path else k)]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _placeholders(v, f"{path}[{i}]")]
+    return []
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate one case file; starter placeholders left in are named."""
+    data = read_data(path)
+    unfilled = _placeholders(data)
+    if unfilled:
+        raise InputError(
+            [Problem(str(path), field, "still reads FILL-IN; fill it in or delete the line")
+             for field in unfilled]
+        )
+    return parse_model(Case, data, str(path))
+
+
+def load_practice(path: Path) -> Practice:
+    """Read and validate a practice profile; relative paths in it are kept as written."""
+    return parse_model(Practice, read_data(path), str(path))
+
+
+def find_practice(case_path: Path, explicit: Path | None) -> Path:
+    """The practice profile to use: the one given, else practice.yaml beside the case."""
+    if explicit is not None:
+        return explicit
+    for folder in (case_path.parent, case_path.parent.parent):
+        for name in ("practice.yaml", "practice.yml", "practice.json"):
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    raise InputError.one(
+        str(case_path),
+        "",
+        "no practice profile found: put practice.yaml beside the case or pass --practice FILE",
+    )
+
+
+def resolve_prescriber(case: Case, practice: Practice, case_file: str) -> Physician:
+    physician = practice.physician(case.prescriber)
+    if physician is None:
+        known = ", ".join(p.id for p in practice.physicians)
+        raise InputError.one(
+            case_file, "prescriber", f"'{case.prescriber}' is not in the practice profile ({known})"
+        )
+    return physician

@@ -1,0 +1,327 @@
+"""Blocks -> PDF: fonts, page template, header on every page, watermark, signature box.
+
+One place decides the look: US letter, black on white, Noto Sans embedded, 10.5 pt body.
+Every page carries the patient, date of birth, member ID and ``Page X of Y`` because fax pages
+get separated. Page totals are filled in at save time by a canvas that keeps each page's
+drawing until then (one layout pass instead of two). Output is byte-identical for the same
+inputs: reportlab runs in invariant mode (fixed dates and document ID).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    ListFlowable,
+    ListItem,
+    PageTemplate,
+    Spacer,
+)
+from reportlab.platypus import Paragraph as RLParagraph
+from reportlab.platypus import Table as RLTable
+from reportlab.platypus import TableStyle as RLTableStyle
+from reportlab.platypus.flowables import HRFlowable
+
+from coverage import document as doc
+from coverage.fonts import BOLD, REGULAR, register_fonts
+
+PAGE_WIDTH, PAGE_HEIGHT = LETTER
+MARGIN_X = 0.8 * inch
+MARGIN_TOP = 0.95 * inch
+MARGIN_BOTTOM = 0.85 * inch
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+WATERMARK = "DRAFT - NOT SIGNED"
+SMALL_TABLE_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Furniture:
+    """What goes around the words: letterhead, page header and footer, metadata."""
+
+    letterhead_name: str
+    letterhead_lines: tuple[str, ...]
+    header: str
+    footer: str
+    title: str
+    author: str
+    subject: str
+    keywords: str
+    draft: bool = True
+
+
+@dataclass(frozen=True)
+class SignatureText:
+    """What the signature box says: drawn by reportlab so every glyph is right."""
+
+    lines: tuple[str, ...]
+    signed_lines: tuple[str, ...] = ()
+
+
+@dataclass
+class SignaturePlacement:
+    """Where the signature box landed: page index (0-based) and box in PDF points."""
+
+    page: int = -1
+    box: tuple[float, float, float, float] = (0, 0, 0, 0)
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    pages: int
+    signature: SignaturePlacement = field(default_factory=SignaturePlacement)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=REGULAR, fontSize=10, leading=13.4, spaceAfter=5.5)
+    return {
+        "body": base,
+        "date": ParagraphStyle("date", parent=base, spaceBefore=4, spaceAfter=10),
+        "small": ParagraphStyle("small", parent=base, fontSize=9, leading=12),
+        "quote": ParagraphStyle(
+            "quote", parent=base, leftIndent=18, rightIndent=18, fontSize=10, leading=13.5,
+            borderColor=colors.black, borderWidth=0, spaceBefore=2, spaceAfter=8,
+        ),
+        "heading": ParagraphStyle(
+            "heading", parent=base, fontName=BOLD, fontSize=11.5, leading=15, spaceBefore=9,
+            spaceAfter=4, keepWithNext=1,
+        ),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8.8, leading=11, spaceAfter=0),
+        "cell_head": ParagraphStyle(
+            "cell_head", parent=base, fontName=BOLD, fontSize=8.8, leading=11, spaceAfter=0
+        ),
+        "field_label": ParagraphStyle(
+            "field_label", parent=base, fontName=BOLD, spaceAfter=0, leading=13.5
+        ),
+        "field": ParagraphStyle("field", parent=base, spaceAfter=0, leading=13.5),
+        "address": ParagraphStyle("address", parent=base, spaceAfter=0, leading=13.5),
+        "ref": ParagraphStyle("ref", parent=base, fontSize=8.8, leading=11.2, spaceAfter=2.5),
+        "letterhead": ParagraphStyle(
+            "letterhead", parent=base, fontName=BOLD, fontSize=15, leading=18, spaceAfter=1
+        ),
+        "letterhead_line": ParagraphStyle(
+            "letterhead_line", parent=base, fontSize=9, leading=11.5, spaceAfter=0
+        ),
+    }
+
+
+class SignatureBox(Flowable):
+    """The physician's signature line; records where it was drawn for the signing step."""
+
+    HEIGHT = 1.05 * inch
+    WIDTH = 3.6 * inch
+
+    def __init__(self, text: SignatureText, placement: SignaturePlacement, styles) -> None:
+        super().__init__()
+        self.text = text
+        self.placement = placement
+        self.styles = styles
+
+    def wrap(self, available_width, available_height):
+        return self.WIDTH, self.HEIGHT + 14 * len(self.text.lines)
+
+    def draw(self) -> None:
+        canvas = self.canv
+        lines_height = 14 * len(self.text.lines)
+        top = self.HEIGHT + lines_height
+        box_bottom = lines_height + 4
+        x, y = canvas.absolutePosition(0, box_bottom)
+        self.placement.page = canvas.getPageNumber() - 1
+        self.placement.box = (x, y, x + self.WIDTH, y + self.HEIGHT - 8)
+        if self.text.signed_lines:
+            canvas.setFont(BOLD, 9)
+            canvas.drawString(4, top - 20, self.text.signed_lines[0])
+            canvas.setFont(REGULAR, 8.5)
+            for i, line in enumerate(self.text.signed_lines[1:], start=1):
+                canvas.drawString(4, top - 20 - 11.5 * i, line)
+        canvas.setLineWidth(0.6)
+        canvas.line(0, box_bottom, self.WIDTH, box_bottom)
+        canvas.setFont(REGULAR, 10)
+        for i, line in enumerate(self.text.lines):
+            if i == 0:
+                canvas.setFont(BOLD, 10)
+            canvas.drawString(0, lines_height - 12 - 14 * i, line)
+            canvas.setFont(REGULAR, 10)
+
+
+def _make_canvas_class(furniture: Furniture):
+    """A canvas that stamps 'Page X of Y' on every page when the total is known."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._page_states: list[dict] = []
+
+        def showPage(self) -> None:
+            self._page_states.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._page_states)
+            for number, state in enumerate(self._page_states, start=1):
+                self.__dict__.update(state)
+                self.setFont(BOLD, 8.5)
+                self.drawRightString(
+                    PAGE_WIDTH - MARGIN_X, PAGE_HEIGHT - 0.5 * inch, f"Page {number} of {total}"
+                )
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def _draw_page(furniture: Furniture):
+    def on_page(canvas: Canvas, document) -> None:
+        canvas.saveState()
+        if furniture.draft:
+            canvas.setFillColor(colors.Color(0.82, 0.82, 0.82))
+            canvas.setFont(BOLD, 54)
+            canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+            canvas.rotate(40)
+            canvas.drawCentredString(0, -18, WATERMARK)
+            canvas.rotate(-40)
+            canvas.translate(-PAGE_WIDTH / 2, -PAGE_HEIGHT / 2)
+        canvas.setFillColor(colors.black)
+        canvas.setFont(REGULAR, 8.5)
+        canvas.drawString(MARGIN_X, PAGE_HEIGHT - 0.5 * inch, furniture.header)
+        canvas.setLineWidth(0.5)
+        y_rule = PAGE_HEIGHT - 0.58 * inch
+        canvas.line(MARGIN_X, y_rule, PAGE_WIDTH - MARGIN_X, y_rule)
+        canvas.setFont(REGULAR, 7.5)
+        canvas.line(MARGIN_X, 0.62 * inch, PAGE_WIDTH - MARGIN_X, 0.62 * inch)
+        canvas.drawString(MARGIN_X, 0.48 * inch, furniture.footer)
+        canvas.drawRightString(
+            PAGE_WIDTH - MARGIN_X, 0.48 * inch, "Confidential: protected health information"
+        )
+        canvas.restoreState()
+
+    return on_page
+
+
+def _table(block: doc.Table, styles) -> RLTable:
+    total = sum(block.widths) or 1.0
+    widths = [CONTENT_WIDTH * w / total for w in block.widths] or None
+    rows = []
+    for index, row in enumerate(block.rows):
+        style = styles["cell_head"] if index < block.header_rows else styles["cell"]
+        rows.append([RLParagraph(cell, style) for cell in row])
+    table = RLTable(rows, colWidths=widths, repeatRows=block.header_rows, hAlign="LEFT")
+    table.setStyle(
+        RLTableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                ("LINEBELOW", (0, 0), (-1, block.header_rows - 1), 1.0, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3.5),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3.5),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    table.spaceAfter = 7
+    return table
+
+
+def build_flowables(
+    blocks: list[doc.Block],
+    furniture: Furniture,
+    signature: SignatureText,
+    placement: SignaturePlacement,
+) -> list[Flowable]:
+    """Map document blocks to Platypus flowables (the layout decisions live here)."""
+    styles = _styles()
+    story: list[Flowable] = [RLParagraph(furniture.letterhead_name, styles["letterhead"])]
+    story += [RLParagraph(line, styles["letterhead_line"]) for line in furniture.letterhead_lines]
+    story.append(HRFlowable(width="100%", thickness=1.2, color=colors.black, spaceBefore=5,
+                            spaceAfter=10))
+    for block in blocks:
+        if isinstance(block, doc.Heading):
+            story.append(RLParagraph(block.text, styles["heading"]))
+        elif isinstance(block, doc.Paragraph):
+            story.append(RLParagraph(block.markup, styles.get(block.style, styles["body"])))
+        elif isinstance(block, doc.Bullets):
+            items = [ListItem(RLParagraph(i, styles["body"]), leftIndent=14) for i in block.items]
+            story.append(ListFlowable(items, bulletType="bullet", start="•", leftIndent=14,
+                                      bulletFontName=REGULAR, bulletFontSize=9))
+        elif isinstance(block, doc.Table):
+            table = _table(block, styles)
+            lead_in = story[-1] if story and isinstance(story[-1], RLParagraph) else None
+            if len(block.rows) <= SMALL_TABLE_ROWS and lead_in and lead_in.text.endswith(":"):
+                story[-1] = KeepTogether([lead_in, table])  # a short table stays with its lead-in
+            else:
+                story.append(table)
+        elif isinstance(block, doc.Fields):
+            rows = [[RLParagraph(label, styles["field_label"]), RLParagraph(value, styles["field"])]
+                    for label, value in block.pairs]
+            table = RLTable(rows, colWidths=[1.25 * inch, CONTENT_WIDTH - 1.25 * inch],
+                            hAlign="LEFT")
+            table.setStyle(RLTableStyle([
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0.5),
+            ]))
+            table.spaceAfter = 12
+            story.append(table)
+        elif isinstance(block, doc.Address):
+            story += [RLParagraph(line, styles["address"]) for line in block.lines]
+            story.append(Spacer(1, 12))
+        elif isinstance(block, doc.Signature):
+            story.append(Spacer(1, 6))
+            story.append(KeepTogether([SignatureBox(signature, placement, styles)]))
+            story.append(Spacer(1, 8))
+        elif isinstance(block, doc.References):
+            for number, text in block.items:
+                style = ParagraphStyle("r", parent=styles["ref"], leftIndent=16,
+                                       firstLineIndent=-16, alignment=TA_LEFT)
+                story.append(RLParagraph(f"{number}.&nbsp;&nbsp;{text}", style))
+    return story
+
+
+def layout(story: list[Flowable], furniture: Furniture) -> tuple[bytes, int]:
+    """Lay out flowables on the letter's page template; returns the PDF and its page count."""
+    buffer = io.BytesIO()
+    document = BaseDocTemplate(
+        buffer,
+        pagesize=LETTER,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        title=furniture.title,
+        author=furniture.author,
+        subject=furniture.subject,
+        keywords=furniture.keywords,
+        creator="ketamine-letters",
+        invariant=1,
+    )
+    frame = Frame(MARGIN_X, MARGIN_BOTTOM, CONTENT_WIDTH, PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM,
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
+    document.addPageTemplates([PageTemplate("letter", [frame], onPage=_draw_page(furniture))])
+    document.build(story, canvasmaker=_make_canvas_class(furniture))
+    return buffer.getvalue(), document.page
+
+
+def render_pdf(
+    blocks: list[doc.Block],
+    furniture: Furniture,
+    signature: SignatureText,
+) -> Rendered:
+    """Blocks -> PDF bytes, with where the signature box landed."""
+    register_fonts()
+    placement = SignaturePlacement()
+    story = build_flowables(blocks, furniture, signature, placement)
+    pdf, pages = layout(story, furniture)
+    return Rendered(pdf, pages, placement)

@@ -1,0 +1,107 @@
+"""Commented starter case files for `ketamine-letters new`.
+
+Placeholders are written so that they cannot pass for data: dates read ``YYYY-MM-DD`` and text
+reads ``FILL-IN``, and loading refuses both, naming each field still to fill.
+"""
+
+from __future__ import annotations
+
+PLACEHOLDER = "FILL-IN"
+
+# condition -> (ICD-10-CM example code, comment, starter therapies)
+STARTER_CONDITIONS: dict[str, tuple[str, str, list[str]]] = {
+    "crps": ("G90.521", "CRPS I, right lower limb; G90.511 right upper, G90.512 left upper...",
+             ["physical therapy", "gabapentin", "duloxetine", "lumbar sympathetic block"]),
+    "crps-2": ("G57.71", "CRPS II (causalgia), right lower limb; G56.41 right upper limb...",
+               ["physical therapy", "pregabalin", "nortriptyline", "stellate ganglion block"]),
+    "phn": ("B02.29", "other postherpetic nervous system involvement; B02.22 trigeminal",
+            ["gabapentin", "nortriptyline", "duloxetine", "lidocaine 5% patch"]),
+    "pdpn": ("E11.42", "type 2 diabetes with polyneuropathy; E10.42 for type 1",
+             ["duloxetine", "pregabalin", "amitriptyline", "oxcarbazepine"]),
+    "peripheral-neuropathy": ("G62.0", "drug-induced polyneuropathy; G62.9 unspecified...",
+                              ["gabapentin", "duloxetine", "nortriptyline", "lidocaine 5% patch"]),
+    "fibromyalgia": ("M79.7", "fibromyalgia",
+                     ["graded exercise", "cognitive behavioral therapy", "duloxetine",
+                      "pregabalin"]),
+}
+
+_HEAD = """\
+# Case file for ketamine-letters. Fill in every FILL-IN and YYYY-MM-DD from the medical record,
+# then run:  ketamine-letters check THIS-FILE
+# Dates are YYYY-MM-DD. Never type a diagnosis description: the official one is printed.
+# Full list of fields:  ketamine-letters schema
+case_id: FILL-IN            # your own reference: letters, digits, . _ -
+# letter_date: YYYY-MM-DD   # optional; today when left out
+prescriber: FILL-IN         # a physician id from practice.yaml (e.g. dr-chen)
+patient:
+  name: {{ given: FILL-IN, family: FILL-IN }}
+  date_of_birth: YYYY-MM-DD
+  sex: female               # female, male, other or unknown
+  weight_kg: 0              # kilograms; the dose in mg is computed from it
+  member_id: FILL-IN
+  group_number: FILL-IN     # delete the line if there is none
+coverage:
+  payer_name: FILL-IN
+  payer_department: Utilization Management
+  payer_address: {{ lines: [FILL-IN], city: FILL-IN, state: XX, postal_code: "00000" }}
+  payer_fax: FILL-IN
+  plan_name: FILL-IN
+  plan_type: commercial     # commercial, erisa_group, aca_individual, medicare, medicare_advantage, medicaid, other
+diagnoses:                  # the condition first, supporting codes after
+  - code: {code}           # {comment}
+    onset_date: YYYY-MM-DD
+    how_diagnosed: FILL-IN  # examination, studies, criteria met{budapest}
+pain:
+  pain_since: YYYY-MM-DD
+  scores:                   # 0-10 numeric rating scale; at least one in the last 90 days
+    - {{ date: YYYY-MM-DD, nrs: 0, context: "average, past week" }}
+  measures:                 # PHQ-9, BPI interference, ODI, FIQR...
+    - {{ date: YYYY-MM-DD, instrument: BPI interference, score: 0, max_score: 10 }}
+  functional_impact: FILL-IN
+prior_therapies:            # every therapy tried; outcome: inadequate_response, adverse_effect or contraindicated
+"""
+
+_THERAPY = """\
+  - agent: {agent}
+    dose: FILL-IN           # dose reached, e.g. 1800 mg/day
+    start_date: YYYY-MM-DD
+    end_date: YYYY-MM-DD
+    outcome: inadequate_response
+    note: FILL-IN
+"""
+
+_TAIL = """\
+safety:                     # reviewed: true/false, finding from the record, concern: true if it needs attention
+  blood_pressure: { reviewed: false }
+  cardiac: { reviewed: false }
+  psychosis: { reviewed: false }
+  pregnancy: { reviewed: false }
+  substance_use: { reviewed: false }
+  liver: { reviewed: false }
+  intracranial_intraocular_pressure: { reviewed: false }
+plan:
+  route: intravenous infusion   # the only route the foundation supports
+  dose_mg_per_kg: 0.5
+  minutes_per_infusion: 60
+  infusions: 6
+  weeks: 3
+  maintenance: { infusions: 6, interval_weeks: 4, months: 6 }   # only after a documented response
+  response_threshold_percent: 30
+  setting: FILL-IN
+  place_of_service: 11      # 11 office, 19/22 outpatient hospital, 24 ambulatory surgical center
+  monitoring:
+    - continuous pulse oximetry and ECG
+    - blood pressure every 15 minutes
+  ndc: 00000-0000-00        # the vial's 11-digit NDC (5-4-2)
+enclosures:
+  - FILL-IN
+"""
+
+
+def starter_case(condition: str) -> str:
+    code, comment, therapies = STARTER_CONDITIONS[condition]
+    budapest = "\n    budapest_criteria_met: true   # only if the record shows it" if condition.startswith(
+        "crps") else ""
+    text = _HEAD.format(code=code, comment=comment, budapest=budapest)
+    text += "".join(_THERAPY.format(agent=agent) for agent in therapies)
+    return text + _TAIL
