@@ -23,7 +23,8 @@ app = typer.Typer(
         "Prepare letters of medical necessity and appeal letters for intravenous ketamine "
         "infusion in chronic pain, from a case file (YAML or JSON).\n\n"
         "Start with `ketamine-letters new --condition crps -o case.yaml`, fill it in, run "
-        "`ketamine-letters check case.yaml`, then `ketamine-letters letter case.yaml -o letter.pdf`."
+        "`ketamine-letters check case.yaml`, then "
+        "`ketamine-letters letter case.yaml -o letter.pdf`."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -104,7 +105,8 @@ def _print_findings(review, file: str, as_json: bool, extra: Callable[[], dict] 
     typer.echo(f"{file}")
     typer.echo(f"  code set: {review.code_set_release}")
     if review.condition:
-        typer.echo(f"  condition: {review.condition.name} (evidence: {review.condition.guideline_grade})")
+        grade = review.condition.guideline_grade
+        typer.echo(f"  condition: {review.condition.name} (evidence: {grade})")
     if extra:
         for key, value in extra().items():
             typer.echo(f"  {key.replace('_', ' ')}: {value}")
@@ -167,6 +169,11 @@ def _write_letter(kind: str, case_file: Path, output: Path | None, practice, cod
             _err(f"  ADVISORY  {finding.code}  {finding.field}: {finding.message}")
         typer.echo(f"wrote {target} ({letter.pages} pages, DRAFT - NOT SIGNED; "
                    f"{len(letter.review.advisory)} advisory finding(s))")
+        if kind == "appeal":
+            from coverage.appeal import deadline_summary
+
+            for key, value in deadline_summary(inputs, inputs.letter_date(_today(today))).items():
+                typer.echo(f"  {key.replace('_', ' ')}: {value}")
 
 
 OutputOpt = Annotated[
@@ -190,6 +197,30 @@ def letter(
     Example: ketamine-letters letter examples/crps-1.yaml -o crps-letter.pdf
     """
     _write_letter("lmn", case_file, output, practice, code_set, today)
+
+
+@app.command()
+def appeal(
+    case_file: CaseArg,
+    output: OutputOpt = None,
+    practice: PracticeOpt = None,
+    code_set: CodeSetOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write even past the filing deadline (payer granted an "
+                     "extension)."),
+    ] = False,
+    today: TodayOpt = None,
+) -> None:
+    """Write an appeal of a denial as a draft PDF; the case file carries a `denial:` section.
+
+    Each reason the insurer gave (or its CARC codes imply) is answered in its own section.
+    The filing deadline is printed here for billing staff; an appeal past its deadline is
+    refused (exit 2) unless --force.
+
+    Example: ketamine-letters appeal examples/appeals/experimental.yaml -o appeal.pdf
+    """
+    _write_letter("appeal", case_file, output, practice, code_set, today, force=force)
 
 
 @app.command()
@@ -217,7 +248,9 @@ def new(
     output: Annotated[Path, typer.Option("-o", "--output", help="Case file to create.")] = Path(
         "case.yaml"
     ),
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing file.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing file.")
+    ] = False,
 ) -> None:
     """Create a commented starter case file to fill in from the medical record.
 

@@ -5,8 +5,9 @@ Templates own the words. A template renders to a small, closed XML vocabulary::
     <letter>
       <address><line>..</line></address>       <fields><field label="..">..</field></fields>
       <section title="..">                      <p>text with <b>bold</b> and <i>italic</i></p>
-      <ul><li>..</li></ul>                      <table widths="3,2,5"><tr head="1"><td>..</td></tr></table>
-      <quote>..</quote>   <signature/>          <refs><ref n="1">..</ref></refs>
+      <ul><li>..</li></ul>                      <table widths="3,2,5"><tr head="1"><td>..</td></tr>
+      <quote>..</quote>   <signature/>           ..</table>
+      <refs><ref n="1">..</ref></refs>
     </letter>
 
 Jinja runs with autoescape and StrictUndefined, so a name like ``O'Brien & <Sons>`` arrives

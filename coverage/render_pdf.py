@@ -10,6 +10,7 @@ inputs: reportlab runs in invariant mode (fixed dates and document ID).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 
 from reportlab.lib import colors
@@ -20,6 +21,7 @@ from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     KeepTogether,
@@ -42,7 +44,8 @@ MARGIN_TOP = 0.95 * inch
 MARGIN_BOTTOM = 0.85 * inch
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 WATERMARK = "DRAFT - NOT SIGNED"
-SMALL_TABLE_ROWS = 10
+SMALL_TABLE_ROWS = 6
+LONG_TABLE_START = 2.2 * inch
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,10 @@ def _table(block: doc.Table, styles) -> RLTable:
     return table
 
 
+def _ends_with_colon(paragraph: RLParagraph) -> bool:
+    return re.sub(r"<[^>]+>", "", paragraph.text).rstrip().endswith(":")
+
+
 def build_flowables(
     blocks: list[doc.Block],
     furniture: Furniture,
@@ -258,10 +265,18 @@ def build_flowables(
         elif isinstance(block, doc.Table):
             table = _table(block, styles)
             lead_in = story[-1] if story and isinstance(story[-1], RLParagraph) else None
-            if len(block.rows) <= SMALL_TABLE_ROWS and lead_in and lead_in.text.endswith(":"):
-                story[-1] = KeepTogether([lead_in, table])  # a short table stays with its lead-in
-            else:
+            if lead_in is None or not _ends_with_colon(lead_in):
                 story.append(table)
+                continue
+            # the table stays with its lead-in, and with the section heading above it
+            # (reportlab's keepWithNext cannot reach into a KeepTogether)
+            group = [story.pop()]
+            if story and getattr(story[-1], "style", None) is styles["heading"]:
+                group.insert(0, story.pop())
+            if len(block.rows) <= SMALL_TABLE_ROWS:
+                story.append(KeepTogether([*group, table]))
+            else:  # a long table may split, but starts only where a few rows fit below
+                story += [CondPageBreak(LONG_TABLE_START), *group, table]
         elif isinstance(block, doc.Fields):
             rows = [[RLParagraph(label, styles["field_label"]), RLParagraph(value, styles["field"])]
                     for label, value in block.pairs]

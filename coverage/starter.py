@@ -46,7 +46,9 @@ coverage:
   payer_address: {{ lines: [FILL-IN], city: FILL-IN, state: XX, postal_code: "00000" }}
   payer_fax: FILL-IN
   plan_name: FILL-IN
-  plan_type: commercial     # commercial, erisa_group, aca_individual, medicare, medicare_advantage, medicaid, other
+  # plan_type: commercial, erisa_group, aca_individual, medicare, medicare_advantage,
+  # medicaid or other (commercial when you do not know whether ERISA applies)
+  plan_type: commercial
 diagnoses:                  # the condition first, supporting codes after
   - code: {code}           # {comment}
     onset_date: YYYY-MM-DD
@@ -58,7 +60,8 @@ pain:
   measures:                 # PHQ-9, BPI interference, ODI, FIQR...
     - {{ date: YYYY-MM-DD, instrument: BPI interference, score: 0, max_score: 10 }}
   functional_impact: FILL-IN
-prior_therapies:            # every therapy tried; outcome: inadequate_response, adverse_effect or contraindicated
+# Every therapy tried. outcome: inadequate_response, adverse_effect or contraindicated.
+prior_therapies:
 """
 
 _THERAPY = """\
@@ -71,7 +74,8 @@ _THERAPY = """\
 """
 
 _TAIL = """\
-safety:                     # reviewed: true/false, finding from the record, concern: true if it needs attention
+# reviewed: true/false; finding: from the record; concern: true if it needs the physician
+safety:
   blood_pressure: { reviewed: false }
   cardiac: { reviewed: false }
   psychosis: { reviewed: false }
@@ -100,8 +104,9 @@ enclosures:
 
 def starter_case(condition: str) -> str:
     code, comment, therapies = STARTER_CONDITIONS[condition]
-    budapest = "\n    budapest_criteria_met: true   # only if the record shows it" if condition.startswith(
-        "crps") else ""
+    budapest = ""
+    if condition.startswith("crps"):
+        budapest = "\n    budapest_criteria_met: true   # only if the record shows it"
     text = _HEAD.format(code=code, comment=comment, budapest=budapest)
     text += "".join(_THERAPY.format(agent=agent) for agent in therapies)
     return text + _TAIL

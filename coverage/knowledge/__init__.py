@@ -159,9 +159,9 @@ class KnowledgeBase(_Strict):
             if wanted in cls.agents:
                 return cls
             for name in cls.agents:  # "physical therapy with graded motor imagery"
-                if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", wanted):
-                    if best is None or len(name) > best[0]:
-                        best = (len(name), cls)
+                contained = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", wanted)
+                if contained and (best is None or len(name) > best[0]):
+                    best = (len(name), cls)
         return best[1] if best else None
 
     def condition_for_code(self, code: str) -> Condition | None:
