@@ -223,6 +223,214 @@ def appeal(
     _write_letter("appeal", case_file, output, practice, code_set, today, force=force)
 
 
+PASSWORD_ENV = "KETAMINE_LETTERS_P12_PASSWORD"
+
+
+def _password(prompt: str, confirm: bool = False) -> bytes:
+    """The PKCS#12 password: from the environment, else a hidden prompt; never an argument."""
+    import os
+
+    value = os.environ.get(PASSWORD_ENV)
+    if value:
+        return value.encode("utf-8")
+    if not sys.stdin.isatty():
+        _err(f"no password: set {PASSWORD_ENV} or run this in a terminal to be asked")
+        raise typer.Exit(2)
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm).encode("utf-8")
+
+
+KindOpt = Annotated[
+    str,
+    typer.Option(
+        "--kind", help="auto (appeal when the case has a denial section), lmn or appeal."
+    ),
+]
+
+
+def _resolve_kind(kind: str, inputs) -> str:
+    if kind not in ("auto", "lmn", "appeal"):
+        _err(f"--kind: '{kind}' is not auto, lmn or appeal")
+        raise typer.Exit(2)
+    if kind == "auto":
+        return "appeal" if inputs.case.denial is not None else "lmn"
+    return kind
+
+
+@app.command("demo-identity")
+def demo_identity(
+    for_case: Annotated[
+        Path, typer.Option("--for-case", help="Case file whose prescriber the identity is for.")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="PKCS#12 file to create.")],
+    practice: PracticeOpt = None,
+    valid_days: Annotated[int, typer.Option("--valid-days", min=1, max=3650)] = 365,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing file.")
+    ] = False,
+) -> None:
+    """Create a self-signed TEST signing identity (PKCS#12) for the case's prescriber.
+
+    For trying the workflow before the practice has real certificates: letters signed with it
+    verify as intact but untrusted. The password comes from KETAMINE_LETTERS_P12_PASSWORD or a
+    prompt, never from the command line. The file is readable by you only.
+
+    Example: ketamine-letters demo-identity --for-case examples/crps-1.yaml -o dr-chen.p12
+    """
+    from coverage.letters import load_practice_for
+    from coverage.signing import create_demo_identity, save_identity
+
+    with reported_errors():
+        physician = load_practice_for(for_case, practice)[1]
+        password = _password("Password for the new identity", confirm=True)
+        save_identity(output, create_demo_identity(physician, password, valid_days=valid_days),
+                      overwrite=overwrite)
+        typer.echo(f"wrote {output}: self-signed test identity for {physician.display_name} "
+                   f"(NPI {physician.npi}), valid {valid_days} days")
+
+
+@app.command()
+def sign(
+    case_file: CaseArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Signed PDF to write.")],
+    p12: Annotated[
+        Path | None,
+        typer.Option("--p12", help="Signing identity. Default: the prescriber's `p12` in the "
+                     "practice profile."),
+    ] = None,
+    kind: KindOpt = "auto",
+    practice: PracticeOpt = None,
+    code_set: CodeSetOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Appeals: write past the deadline.")
+    ] = False,
+    today: TodayOpt = None,
+) -> None:
+    """Physician: render the final letter from the case and sign it (PAdES, pyHanko).
+
+    Refuses (exit 2) when the case has BLOCKING findings, the password is wrong, the
+    certificate has expired, or the certificate is not the case's prescriber's. The signed
+    letter has no DRAFT watermark; its signature box shows name, NPI and signing time.
+
+    Example: ketamine-letters sign examples/crps-1.yaml --p12 dr-chen.p12 -o signed.pdf
+    """
+    from datetime import UTC, datetime
+
+    from coverage.audit import record_event
+    from coverage.errors import SigningError
+    from coverage.files import sha256_bytes, sha256_file, write_atomic
+    from coverage.letters import load_inputs, make_letter, review
+    from coverage.signing import check_signer_matches, load_identity_file, sign_pdf, signed_lines
+
+    with reported_errors():
+        inputs = load_inputs(case_file, practice, code_set)
+        kind = _resolve_kind(kind, inputs)
+        day = _today(today)
+        result = review(inputs, day, kind, force)
+        if not result.ok:
+            from coverage.errors import ReviewBlocked
+
+            raise ReviewBlocked(inputs.case_file, result.blocking)
+        physician = inputs.physician
+        identity_path = p12
+        if identity_path is None and physician.p12:
+            identity_path = Path(physician.p12).expanduser()
+            if not identity_path.is_absolute():
+                identity_path = Path(inputs.practice_file).parent / identity_path
+        if identity_path is None:
+            raise SigningError(f"no signing identity for {physician.id}: pass --p12 FILE or set "
+                               f"p12 for {physician.id} in the practice profile")
+        now = datetime.now(UTC).replace(microsecond=0)
+        identity = load_identity_file(identity_path, _password(f"Password for {identity_path}"),
+                                      now=now)
+        check_signer_matches(identity, physician)
+        letter = make_letter(inputs, day, kind, signed_lines=signed_lines(identity, now),
+                             force=force)
+        signed = sign_pdf(letter.pdf, identity, page=letter.signature_page,
+                          box=letter.signature_box, when=now,
+                          reason=f"{physician.display_name} approves this letter",
+                          location=inputs.practice.address.city, source=str(output))
+        write_atomic(output, signed)
+        record_event(inputs.practice, inputs.practice_file, command="sign", kind=kind,
+                     case_hash=sha256_file(case_file), output_hash=sha256_bytes(signed),
+                     signer=f"{physician.id} NPI {physician.npi}")
+        typer.echo(f"wrote {output} ({letter.pages} pages), signed by {identity.described} "
+                   f"at {now:%Y-%m-%d %H:%M} UTC")
+
+
+@app.command()
+def verify(
+    pdf_file: Annotated[Path, typer.Argument(help="Signed letter (PDF).")],
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="Certificate (PEM or DER) to trust as a root; repeatable."),
+    ] = None,
+) -> None:
+    """Anyone: who signed a letter, when, and whether it changed after signing.
+
+    Exits 0 only when the signature is intact and the document unchanged since signing,
+    1 otherwise, 2 for a file that is not a PDF. A self-signed identity is reported as such.
+
+    Example: ketamine-letters verify signed.pdf
+    """
+    from coverage.errors import InputError
+    from coverage.signing import verify_pdf
+
+    with reported_errors():
+        try:
+            data = pdf_file.read_bytes()
+            roots = [p.read_bytes() for p in trust or []]
+        except OSError as exc:
+            raise InputError.one(str(exc.filename), "", "cannot be read") from None
+        result = verify_pdf(data, str(pdf_file), trust_roots=roots)
+        for line in result.lines():
+            typer.echo(line)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def audit(
+    check_file: Annotated[
+        Path | None,
+        typer.Option("--check", help="Exit 0 if this file's hash is in the log, 1 if not."),
+    ] = None,
+    practice: Annotated[
+        Path | None, typer.Option("--practice", help="Practice profile naming the log.")
+    ] = None,
+    log: Annotated[Path | None, typer.Option("--log", help="Audit log file to read.")] = None,
+) -> None:
+    """What was produced and signed (time, command, kind, hashes, signer; no patient names).
+
+    Example: ketamine-letters audit --check signed.pdf
+    """
+    from coverage import audit as audit_log
+    from coverage.errors import InputError
+    from coverage.files import sha256_file
+    from coverage.loading import load_practice
+
+    with reported_errors():
+        profile = load_practice(practice) if practice else None
+        path = log or audit_log.log_location(profile, str(practice) if practice else None)
+        if check_file is not None:
+            try:
+                digest = sha256_file(check_file)
+            except OSError:
+                raise InputError.one(str(check_file), "", "cannot be read") from None
+            matches = audit_log.contains_output(path, digest)
+            if not matches:
+                typer.echo(f"{check_file}: NOT in the audit log {path} (sha256 {digest[:16]}...)")
+                raise typer.Exit(1)
+            for event in matches:
+                who = f", signed by {event.signer}" if event.signer else ""
+                typer.echo(f"{check_file}: in the audit log: {event.command} {event.kind} at "
+                           f"{event.time}{who}")
+            raise typer.Exit(0)
+        events = audit_log.events(path)
+        typer.echo(f"audit log: {path} ({len(events)} events)")
+        for e in events:
+            typer.echo(f"{e.time}  {e.command:<6} {e.kind:<6} case {e.case_sha256[:12]}  "
+                       f"output {e.output_sha256[:12]}  {e.signer or '-'}")
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the case file, for editors that validate YAML/JSON.

@@ -79,6 +79,14 @@ def load_inputs(
     )
 
 
+def load_practice_for(case_path: Path, practice_path: Path | None = None):
+    """The practice profile and prescriber a case names, without the code set."""
+    case = load_case(Path(case_path))
+    practice_file = find_practice(Path(case_path), practice_path)
+    practice = load_practice(practice_file)
+    return practice, resolve_prescriber(case, practice, str(case_path))
+
+
 def review(inputs: Inputs, today: date, kind: str = "lmn", force: bool = False) -> Review:
     """The readiness review for one letter kind."""
     result = review_case(
@@ -150,12 +158,27 @@ def make_letter(
             practice.name,
         ),
         signed_lines=signed_lines,
+        image=_signature_image(inputs) if signed_lines else None,
     )
     rendered = render_pdf(blocks, furniture, signature)
     return Letter(
         rendered.pdf, rendered.pages, result, context, rendered.signature.page,
         rendered.signature.box,
     )
+
+
+def _signature_image(inputs: Inputs) -> str | None:
+    """The prescriber's signature image (practice profile), drawn only on signed letters."""
+    image = inputs.physician.signature_image
+    if not image:
+        return None
+    path = Path(image).expanduser()
+    if not path.is_absolute():
+        path = Path(inputs.practice_file).parent / path
+    if not path.is_file():
+        raise InputError.one(inputs.practice_file, "physicians.signature_image",
+                             f"{path} not found")
+    return str(path)
 
 
 def _escape(text: str) -> str:

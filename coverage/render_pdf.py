@@ -69,6 +69,7 @@ class SignatureText:
 
     lines: tuple[str, ...]
     signed_lines: tuple[str, ...] = ()
+    image: str | None = None  # the physician's signature image, for fax copies
 
 
 @dataclass
@@ -123,7 +124,7 @@ class SignatureBox(Flowable):
     """The physician's signature line; records where it was drawn for the signing step."""
 
     HEIGHT = 1.05 * inch
-    WIDTH = 3.6 * inch
+    WIDTH = 4.2 * inch
 
     def __init__(self, text: SignatureText, placement: SignaturePlacement, styles) -> None:
         super().__init__()
@@ -137,17 +138,20 @@ class SignatureBox(Flowable):
     def draw(self) -> None:
         canvas = self.canv
         lines_height = 14 * len(self.text.lines)
-        top = self.HEIGHT + lines_height
         box_bottom = lines_height + 4
         x, y = canvas.absolutePosition(0, box_bottom)
         self.placement.page = canvas.getPageNumber() - 1
         self.placement.box = (x, y, x + self.WIDTH, y + self.HEIGHT - 8)
+        if self.text.image:
+            canvas.drawImage(self.text.image, 0, box_bottom + 2, width=self.WIDTH * 0.55,
+                             height=self.HEIGHT - 14, preserveAspectRatio=True, anchor="sw",
+                             mask="auto")
         if self.text.signed_lines:
-            canvas.setFont(BOLD, 9)
-            canvas.drawString(4, top - 20, self.text.signed_lines[0])
-            canvas.setFont(REGULAR, 8.5)
-            for i, line in enumerate(self.text.signed_lines[1:], start=1):
-                canvas.drawString(4, top - 20 - 11.5 * i, line)
+            count = len(self.text.signed_lines)
+            x_text = self.WIDTH * 0.58 if self.text.image else 4
+            for i, line in enumerate(self.text.signed_lines):
+                canvas.setFont(BOLD if i == 0 else REGULAR, 9 if i == 0 else 8.5)
+                canvas.drawString(x_text, box_bottom + 6 + 11.5 * (count - 1 - i), line)
         canvas.setLineWidth(0.6)
         canvas.line(0, box_bottom, self.WIDTH, box_bottom)
         canvas.setFont(REGULAR, 10)
