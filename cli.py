@@ -47,6 +47,14 @@ CodeSetOpt = Annotated[
         help="Official ICD-10-CM tabular XML to validate against, e.g. a newer FY release.",
     ),
 ]
+TemplatesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates",
+        help="Folder of the clinic's own templates (same names as the shipped ones), used "
+        "first and rendered in a sandbox.",
+    ),
+]
 TodayOpt = Annotated[
     str | None,
     typer.Option(
@@ -152,14 +160,14 @@ def check(
 
 
 def _write_letter(kind: str, case_file: Path, output: Path | None, practice, code_set, today,
-                  force: bool = False) -> None:
+                  force: bool = False, templates: Path | None = None) -> None:
     from coverage.audit import record_event
     from coverage.files import sha256_bytes, sha256_file, write_atomic
     from coverage.letters import load_inputs, make_letter
 
     with reported_errors():
         inputs = load_inputs(case_file, practice, code_set)
-        letter = make_letter(inputs, _today(today), kind, force=force)
+        letter = make_letter(inputs, _today(today), kind, force=force, templates=templates)
         target = output or case_file.with_name(f"{case_file.stem}-{kind}.pdf")
         write_atomic(target, letter.pdf)
         record_event(inputs.practice, inputs.practice_file, command=kind, kind=kind,
@@ -188,6 +196,7 @@ def letter(
     output: OutputOpt = None,
     practice: PracticeOpt = None,
     code_set: CodeSetOpt = None,
+    templates: TemplatesOpt = None,
     today: TodayOpt = None,
 ) -> None:
     """Write the letter of medical necessity (prior authorization) as a draft PDF.
@@ -196,7 +205,7 @@ def letter(
 
     Example: ketamine-letters letter examples/crps-1.yaml -o crps-letter.pdf
     """
-    _write_letter("lmn", case_file, output, practice, code_set, today)
+    _write_letter("lmn", case_file, output, practice, code_set, today, templates=templates)
 
 
 @app.command()
@@ -210,6 +219,7 @@ def appeal(
         typer.Option("--force", help="Write even past the filing deadline (payer granted an "
                      "extension)."),
     ] = False,
+    templates: TemplatesOpt = None,
     today: TodayOpt = None,
 ) -> None:
     """Write an appeal of a denial as a draft PDF; the case file carries a `denial:` section.
@@ -220,7 +230,8 @@ def appeal(
 
     Example: ketamine-letters appeal examples/appeals/experimental.yaml -o appeal.pdf
     """
-    _write_letter("appeal", case_file, output, practice, code_set, today, force=force)
+    _write_letter("appeal", case_file, output, practice, code_set, today, force=force,
+                  templates=templates)
 
 
 PASSWORD_ENV = "KETAMINE_LETTERS_P12_PASSWORD"

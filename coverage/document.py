@@ -28,7 +28,9 @@ from coverage.errors import LetterError
 
 
 class TemplateError(LetterError):
-    """A template produced something outside the document vocabulary."""
+    """A template failed or produced something outside the document vocabulary."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -145,15 +147,21 @@ def templates_folder() -> Path:
 
 @cache
 def template_environment(override: Path | None = None):
-    """A strict Jinja environment; clinic overrides render in a sandbox."""
-    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    """A strict Jinja environment: autoescape, StrictUndefined, no computing in templates.
+
+    The shipped templates run in a plain environment. With ``override`` (a clinic's own
+    template folder, searched first) everything renders in a SandboxedEnvironment, because
+    those templates come from outside the project.
+    """
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     loaders = [FileSystemLoader(str(templates_folder()))]
+    environment_class = Environment
     if override is not None:
         loaders.insert(0, FileSystemLoader(str(override)))
-    # Sandboxed always: it costs nothing measurable and clinic templates may be in the path.
-    env = SandboxedEnvironment(
+        environment_class = SandboxedEnvironment
+    env = environment_class(
         loader=ChoiceLoader(loaders),
         autoescape=True,
         undefined=StrictUndefined,
@@ -167,6 +175,12 @@ def template_environment(override: Path | None = None):
 
 def render_blocks(template_name: str, context: object, override: Path | None = None) -> list[Block]:
     """Render a letter template with ``context`` and parse it into blocks."""
+    from jinja2 import TemplateError as JinjaError
+
     env = template_environment(override)
-    markup = env.get_template(template_name).render(c=context)
+    try:
+        markup = env.get_template(template_name).render(c=context)
+    except JinjaError as exc:
+        where = f" ({override})" if override else ""
+        raise TemplateError(f"template {template_name}{where}: {exc}") from None
     return parse_blocks(markup)

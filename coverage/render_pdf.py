@@ -40,8 +40,8 @@ from coverage.fonts import BOLD, REGULAR, register_fonts
 
 PAGE_WIDTH, PAGE_HEIGHT = LETTER
 MARGIN_X = 0.8 * inch
-MARGIN_TOP = 0.95 * inch
-MARGIN_BOTTOM = 0.85 * inch
+MARGIN_TOP = 0.9 * inch
+MARGIN_BOTTOM = 0.8 * inch
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 WATERMARK = "DRAFT - NOT SIGNED"
 SMALL_TABLE_ROWS = 6
@@ -88,7 +88,7 @@ class Rendered:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("body", fontName=REGULAR, fontSize=10, leading=13.4, spaceAfter=5.5)
+    base = ParagraphStyle("body", fontName=REGULAR, fontSize=10, leading=13, spaceAfter=4.5)
     return {
         "body": base,
         "date": ParagraphStyle("date", parent=base, spaceBefore=4, spaceAfter=10),
@@ -98,8 +98,8 @@ def _styles() -> dict[str, ParagraphStyle]:
             borderColor=colors.black, borderWidth=0, spaceBefore=2, spaceAfter=8,
         ),
         "heading": ParagraphStyle(
-            "heading", parent=base, fontName=BOLD, fontSize=11.5, leading=15, spaceBefore=9,
-            spaceAfter=4, keepWithNext=1,
+            "heading", parent=base, fontName=BOLD, fontSize=11.5, leading=14.5, spaceBefore=8,
+            spaceAfter=3, keepWithNext=1,
         ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8.8, leading=11, spaceAfter=0),
         "cell_head": ParagraphStyle(
@@ -123,7 +123,7 @@ def _styles() -> dict[str, ParagraphStyle]:
 class SignatureBox(Flowable):
     """The physician's signature line; records where it was drawn for the signing step."""
 
-    HEIGHT = 1.05 * inch
+    HEIGHT = 0.85 * inch
     WIDTH = 4.2 * inch
 
     def __init__(self, text: SignatureText, placement: SignaturePlacement, styles) -> None:

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 
 class _Strict(BaseModel):
@@ -122,6 +122,9 @@ class DenialCode(_Strict):
 class KnowledgeBase(_Strict):
     """Everything the knowledge files hold, cross-checked on load."""
 
+    _agent_index: dict[str, TherapyClass] = PrivateAttr(default_factory=dict)
+    _agent_pattern: re.Pattern = PrivateAttr(default=None)
+
     version: str
     citations: dict[str, Citation]
     legal: dict[str, LegalSource]
@@ -151,18 +154,22 @@ class KnowledgeBase(_Strict):
                 seen[agent] = cls.key
         return self
 
+    def model_post_init(self, context: object) -> None:
+        # agent -> class, and one pattern that finds the longest known agent inside a phrase
+        # such as "physical therapy with graded motor imagery"; built once per process.
+        index = {agent: cls for cls in self.therapy_classes.values() for agent in cls.agents}
+        names = sorted(index, key=len, reverse=True)
+        pattern = "|".join(re.escape(n) for n in names) or "(?!)"
+        self._agent_index = index
+        self._agent_pattern = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])")
+
     def class_of_agent(self, agent: str) -> TherapyClass | None:
         """The therapy class an agent belongs to, matching case-insensitively."""
         wanted = " ".join(agent.lower().split())
-        best: tuple[int, TherapyClass] | None = None
-        for cls in self.therapy_classes.values():
-            if wanted in cls.agents:
-                return cls
-            for name in cls.agents:  # "physical therapy with graded motor imagery"
-                contained = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", wanted)
-                if contained and (best is None or len(name) > best[0]):
-                    best = (len(name), cls)
-        return best[1] if best else None
+        if wanted in self._agent_index:
+            return self._agent_index[wanted]
+        found = [m.group(0) for m in self._agent_pattern.finditer(wanted)]
+        return self._agent_index[max(found, key=len)] if found else None
 
     def condition_for_code(self, code: str) -> Condition | None:
         """The recognised condition an ICD-10-CM code falls under, if any."""

@@ -1,0 +1,120 @@
+"""Single-process benchmark: letters per second, peak memory, pipeline overhead, --help time.
+
+Run from the repository root after `pip install .`:
+
+    python bench/letter_bench.py            # 200 letters
+    python bench/letter_bench.py -n 500
+
+Prints medians; the machine's speed drifts, so pipeline and baseline runs are interleaved.
+The baseline is plain reportlab laying out the very same flowables (build_flowables + layout),
+so the ratio shows what load/review/compose/templates add on top of layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from coverage import render_pdf  # noqa: E402
+from coverage.compose import compose_letter  # noqa: E402
+from coverage.document import render_blocks  # noqa: E402
+from coverage.letters import Inputs, load_inputs, make_letter  # noqa: E402
+from coverage.letters import review as review_inputs  # noqa: E402
+
+TODAY = date(2026, 11, 25)
+GIVEN = ["Maria", "James", "Nguyễn Thị", "Aisha", "Robert", "Li", "Sofía", "Olga"]
+FAMILY = ["Alvarez", "O'Brien", "Đoàn", "Okafor", "Schmidt", "Chen", "Kowalski", "Haddad"]
+
+
+def three_page_case(base: Inputs, i: int) -> Inputs:
+    """A distinct case per letter, trimmed to a typical three-page letter."""
+    case = base.case
+    name = case.patient.name.model_copy(
+        update={"given": GIVEN[i % len(GIVEN)], "family": FAMILY[(i // 8) % len(FAMILY)]}
+    )
+    patient = case.patient.model_copy(
+        update={"name": name, "member_id": f"M{100000 + i}", "weight_kg": 55 + i % 40}
+    )
+    trimmed = case.model_copy(
+        update={
+            "case_id": f"BENCH-{i:05d}",
+            "patient": patient,
+            "prior_therapies": case.prior_therapies[1:6],
+            "enclosures": case.enclosures[:2],
+        }
+    )
+    return replace(base, case=trimmed)
+
+
+def baseline_seconds(inputs: Inputs, furniture) -> float:
+    """Plain reportlab: the same blocks -> flowables -> layout, nothing else."""
+    result = review_inputs(inputs, TODAY)
+    context = compose_letter(inputs.case, inputs.practice, inputs.physician, inputs.kb,
+                             inputs.codes, result, TODAY)
+    blocks = render_blocks("lmn.xml.j2", context)
+    signature = render_pdf.SignatureText(("Signer",))
+    start = time.perf_counter()
+    story = render_pdf.build_flowables(blocks, furniture, signature,
+                                       render_pdf.SignaturePlacement())
+    render_pdf.layout(story, furniture)
+    return time.perf_counter() - start
+
+
+def help_seconds(runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "cli.py"), "--help"], check=True,
+                       capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=200, help="letters to render (default 200)")
+    args = parser.parse_args()
+
+    base = load_inputs(ROOT / "examples" / "crps-1.yaml")
+    cases = [three_page_case(base, i) for i in range(args.n)]
+    warm = make_letter(cases[0], TODAY)
+    furniture = render_pdf.Furniture("Practice", ("Address",), "header", "footer", "t", "a",
+                                     "s", "k")
+
+    start = time.perf_counter()
+    pages = []
+    for inputs in cases:
+        pages.append(make_letter(inputs, TODAY).pages)
+    total = time.perf_counter() - start
+
+    pipeline, plain = [], []
+    for inputs in cases[: min(args.n, 100)]:  # interleaved, so drift hits both alike
+        t0 = time.perf_counter()
+        make_letter(inputs, TODAY)
+        pipeline.append(time.perf_counter() - t0)
+        plain.append(baseline_seconds(inputs, furniture))
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"letters:                 {args.n} in one process "
+          f"({statistics.median(pages):g} pages each, median; warm-up letter {warm.pages} pages)")
+    print(f"throughput:              {args.n / total:.1f} letters/second")
+    print(f"per letter (median):     pipeline {statistics.median(pipeline) * 1000:.1f} ms, "
+          f"plain reportlab layout {statistics.median(plain) * 1000:.1f} ms")
+    print(f"pipeline / layout ratio: {statistics.median(pipeline) / statistics.median(plain):.3f}"
+          "  (target <= 1.1)")
+    print(f"peak memory:             {peak_mb:.0f} MB (max RSS of this process)")
+    print(f"`--help` (median of 7):  {help_seconds():.3f} s  (target < 0.3 s)")
+
+
+if __name__ == "__main__":
+    main()

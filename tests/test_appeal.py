@@ -1,0 +1,229 @@
+"""Appeals: deadlines, reasons from remittance codes, one rebuttal per reason, literal quotes."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from coverage.case import AppealLevel, Denial, DenialReason, PlanType
+from coverage.deadlines import add_months, filing_deadline
+
+ROOT = Path(__file__).resolve().parents[1]
+APPEALS = ROOT / "examples" / "appeals"
+TODAY = date(2026, 11, 23)
+
+
+def denial(**changes) -> Denial:
+    fields = dict(denial_date=date(2026, 10, 30), received_date=date(2026, 11, 3),
+                  reference="R-1", service_denied="IV ketamine")
+    fields.update(changes)
+    return Denial(**fields)
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        (date(2026, 10, 31), 4, date(2027, 2, 28)),  # month end, common year
+        (date(2027, 10, 31), 4, date(2028, 2, 29)),  # month end, leap year
+        (date(2027, 11, 30), 3, date(2028, 2, 29)),
+        (date(2026, 8, 31), 1, date(2026, 9, 30)),
+        (date(2026, 1, 15), 4, date(2026, 5, 15)),
+        (date(2026, 11, 3), 4, date(2027, 3, 3)),
+        (date(2026, 12, 31), 2, date(2027, 2, 28)),
+    ],
+)
+def test_add_months_clamps_to_month_end(start: date, months: int, expected: date) -> None:
+    assert add_months(start, months) == expected
+
+
+def test_erisa_first_level_is_180_days_from_receipt() -> None:
+    got = filing_deadline(denial(), PlanType.erisa_group, "Any", {})
+    assert got.due == date(2027, 5, 2)
+    assert "180 days" in got.basis
+
+
+def test_erisa_180_days_across_february_of_a_leap_year() -> None:
+    got = filing_deadline(denial(received_date=date(2027, 12, 31), denial_date=date(2027, 12, 20)),
+                          PlanType.erisa_group, "Any", {})
+    assert got.due == date(2028, 6, 28)  # 2028 has 29 February
+
+
+def test_commercial_plan_says_the_erisa_window_is_assumed() -> None:
+    got = filing_deadline(denial(), PlanType.commercial, "Any", {})
+    assert got.due == date(2027, 5, 2) and "assumed" in got.basis
+
+
+def test_medicare_levels_and_presumed_receipt() -> None:
+    late = denial(denial_date=date(2026, 10, 1), received_date=date(2026, 10, 20))
+    first = filing_deadline(late, PlanType.medicare, "Medicare", {})
+    assert first.due == date(2027, 2, 3)  # 120 days from presumed receipt on 6 October
+    second = filing_deadline(late.model_copy(update={"level": AppealLevel.second_internal}),
+                             PlanType.medicare, "Medicare", {})
+    assert second.due == date(2027, 4, 4)  # 180 days from presumed receipt on 6 Oct
+
+
+def test_external_review_is_four_calendar_months() -> None:
+    got = filing_deadline(denial(received_date=date(2026, 10, 31), denial_date=date(2026, 10, 28),
+                                 level=AppealLevel.external_review),
+                          PlanType.erisa_group, "Any", {})
+    assert got.due == date(2027, 2, 28)
+
+
+def test_notice_and_practice_override_win() -> None:
+    assert filing_deadline(denial(deadline=date(2027, 1, 2)), PlanType.medicaid, "X", {}).due == \
+        date(2027, 1, 2)
+    got = filing_deadline(denial(), PlanType.erisa_group, "Cascade Health Plan",
+                          {"cascade health plan": 60})
+    assert got.due == date(2027, 1, 2) and "practice profile" in got.basis
+
+
+def test_medicare_advantage_and_medicaid_are_not_guessed() -> None:
+    for plan in (PlanType.medicare_advantage, PlanType.medicaid):
+        got = filing_deadline(denial(), plan, "X", {})
+        assert got.due is None and "denial notice" in got.basis
+
+
+def test_carc_codes_set_the_reasons() -> None:
+    from coverage.appeal import denial_reasons
+    from coverage.knowledge import load_knowledge
+
+    kb = load_knowledge()
+    reasons, unknown = denial_reasons(denial(carc_codes=["CO-50", "55", "CO188", "PR-999"]), kb)
+    assert reasons == [DenialReason.not_medically_necessary, DenialReason.experimental,
+                       DenialReason.off_label]
+    assert unknown == ["PR-999"]
+    both, _ = denial_reasons(denial(reasons=["step_therapy"], carc_codes=["CO-197"]), kb)
+    assert both == [DenialReason.step_therapy, DenialReason.no_prior_authorization]
+
+
+# --- letters -------------------------------------------------------------------------------
+
+HEADINGS = {
+    "not-medically-necessary": "Response: the treatment is medically necessary",
+    "experimental": "Response: this is not an experimental or investigational treatment",
+    "off-label": "Response: off-label use of an FDA-approved drug",
+    "step-therapy": "Response: the required prior therapies were tried",
+    "missing-information": "Response: the information requested is enclosed",
+    "no-prior-authorization": "Response: request for retroactive authorization",
+    "frequency-limit": "Response: the number of infusions is justified by a documented response",
+}
+
+
+def _text(pdf: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+@pytest.fixture(scope="module")
+def appeal_texts() -> dict[str, str]:
+    from coverage.letters import load_inputs, make_letter
+
+    return {
+        path.stem: _text(make_letter(load_inputs(path), TODAY, "appeal").pdf)
+        for path in sorted(APPEALS.glob("*.yaml"))
+    }
+
+
+@pytest.mark.parametrize("name", sorted(HEADINGS))
+def test_each_reason_gets_its_rebuttal(appeal_texts: dict[str, str], name: str) -> None:
+    text = appeal_texts[name]
+    assert HEADINGS[name] in text
+    others = [h for n, h in HEADINGS.items() if n != name and h in text]
+    assert not others, f"{name} also answers {others}"
+
+
+def test_every_category_has_an_example(appeal_texts: dict[str, str]) -> None:
+    assert set(HEADINGS) <= set(appeal_texts)
+    assert "external-review-urgent" in appeal_texts
+
+
+def test_denial_text_is_quoted_literally(appeal_texts: dict[str, str]) -> None:
+    raw = yaml.safe_load((APPEALS / "experimental.yaml").read_text())["denial"]["reason_text"]
+    assert "&" in raw and "<" in raw and "'" in raw
+    assert " ".join(raw.split()) in appeal_texts["experimental"]
+    assert "&amp;" not in appeal_texts["experimental"]
+
+
+def test_external_urgent_appeal_asks_for_independent_and_expedited_review(
+    appeal_texts: dict[str, str],
+) -> None:
+    text = appeal_texts["external-review-urgent"]
+    assert "independent reviewer" in text
+    assert "expedited review" in text
+    assert "peer-to-peer" in text and "(503) 555-0150" in text
+
+
+def test_frequency_appeal_shows_the_documented_response(appeal_texts: dict[str, str]) -> None:
+    text = appeal_texts["frequency-limit"]
+    assert "pain fell from 8/10 to 4/10, a 50% reduction" in text
+
+
+def test_policy_criteria_are_answered(appeal_texts: dict[str, str]) -> None:
+    text = appeal_texts["not-medically-necessary"]
+    assert "Failure of at least two classes of oral neuropathic pain medication" in text
+
+
+def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KETAMINE_LETTERS_AUDIT_LOG=str(folder / "audit.sqlite3"))
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture()
+def late_case(tmp_path: Path) -> Path:
+    case = yaml.safe_load((APPEALS / "experimental.yaml").read_text())
+    case = copy.deepcopy(case)
+    case["letter_date"] = "2027-06-01"  # received 2026-11-03: the 180 days ran out 2027-05-02
+    (tmp_path / "practice.yaml").write_text((ROOT / "examples" / "practice.yaml").read_text())
+    path = tmp_path / "late.yaml"
+    path.write_text(yaml.safe_dump(case, sort_keys=False))
+    return path
+
+
+def test_past_deadline_appeal_is_refused(late_case: Path) -> None:
+    out = late_case.parent / "late.pdf"
+    result = _cli(late_case.parent, "appeal", str(late_case), "-o", str(out))
+    assert result.returncode == 2
+    assert "APPEAL_PAST_DEADLINE" in result.stderr and "2027-05-02" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    check = _cli(late_case.parent, "check", str(late_case))
+    assert check.returncode == 2 and "filing deadline: 2027-05-02" in check.stdout
+
+
+def test_force_writes_past_deadline_with_the_finding(late_case: Path) -> None:
+    out = late_case.parent / "late.pdf"
+    result = _cli(late_case.parent, "appeal", str(late_case), "-o", str(out), "--force")
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
+    assert "APPEAL_PAST_DEADLINE" in result.stderr  # still listed, as advisory
+
+
+def test_appeal_without_denial_is_blocked(tmp_path: Path) -> None:
+    (tmp_path / "practice.yaml").write_text((ROOT / "examples" / "practice.yaml").read_text())
+    case = tmp_path / "c.yaml"
+    case.write_text((ROOT / "examples" / "crps-1.yaml").read_text())
+    result = _cli(tmp_path, "appeal", str(case), "-o", str(tmp_path / "a.pdf"))
+    assert result.returncode == 2 and "NO_DENIAL" in result.stderr
+
+
+def test_unknown_reason_is_blocked(tmp_path: Path) -> None:
+    case = yaml.safe_load((APPEALS / "experimental.yaml").read_text())
+    case["denial"]["carc_codes"] = ["CO-999"]
+    (tmp_path / "practice.yaml").write_text((ROOT / "examples" / "practice.yaml").read_text())
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(case, sort_keys=False))
+    result = _cli(tmp_path, "check", str(path))
+    assert result.returncode == 2 and "REASON_UNKNOWN" in result.stdout
