@@ -443,6 +443,84 @@ def audit(
 
 
 @app.command()
+def batch(
+    cases: Annotated[Path, typer.Argument(help="Folder of case files (searched recursively).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the letters.")],
+    kind: KindOpt = "auto",
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes. Default: all cores.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rewrite letters that are already up to date.")
+    ] = False,
+    practice: Annotated[
+        Path | None,
+        typer.Option("--practice", help="Practice profile for every case. Default: the "
+                     "practice.yaml beside each case (or one folder up)."),
+    ] = None,
+    today: TodayOpt = None,
+) -> None:
+    """Billing staff: one letter per case file in a folder, with progress and a report.
+
+    Writes <case_id>-<kind>.pdf for each case plus report.csv and report.json (status
+    written / up to date / blocked / failed, findings, output and its SHA-256). One broken
+    case never stops the others; running it again skips letters already up to date; Ctrl-C
+    leaves no half-written file. Exit 0 when every letter was written or up to date, 1 when
+    some were blocked or failed, 2 for bad arguments.
+
+    Example: ketamine-letters batch examples/ -o letters/
+    """
+    from coverage.batch import run_batch
+
+    if kind not in ("auto", "lmn", "appeal"):
+        _err(f"--kind: '{kind}' is not auto, lmn or appeal")
+        raise typer.Exit(2)
+    with reported_errors():
+        if sys.stderr.isatty():
+            summary = _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force,
+                                               practice, _today(today))
+        else:
+            from coverage.batch import result_line
+
+            def plain(result, done: int, total: int) -> None:
+                _err(result_line(result, done, total))
+
+            summary = run_batch(cases, output, kind=kind, jobs=jobs, force=force,
+                                practice=practice, today=_today(today), on_result=plain)
+    for line in summary.summary_lines():
+        typer.echo(line)
+    raise typer.Exit(summary.exit_code)
+
+
+def _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force, practice, day):
+    """A rich progress bar on a terminal: done / total, letters per second, time left."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("[bold]letters"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("batch", total=None, status="")
+
+        def update(result, done: int, total: int) -> None:
+            counts = update.counts
+            counts[result.status] = counts.get(result.status, 0) + 1
+            status = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items()))
+            progress.update(task, total=total, completed=done, status=status)
+
+        update.counts = {}
+        return run_batch(cases, output, kind=kind, jobs=jobs, force=force, practice=practice,
+                         today=day, on_result=update)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the case file, for editors that validate YAML/JSON.
 

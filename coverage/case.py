@@ -41,12 +41,23 @@ class Sex(StrEnum):
     unknown = "unknown"
 
 
+class NameOrder(StrEnum):
+    given_first = "given_first"
+    family_first = "family_first"
+
+
 class PersonName(_Model):
     given: ShortText
     family: ShortText
+    order: NameOrder = Field(
+        default=NameOrder.given_first,
+        description="family_first for names written family name first (e.g. Nguyễn Thị Đoàn)",
+    )
 
     @property
     def full(self) -> str:
+        if self.order is NameOrder.family_first:
+            return f"{self.family} {self.given}"
         return f"{self.given} {self.family}"
 
 

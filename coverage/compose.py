@@ -95,6 +95,7 @@ class Reference:
 
 @dataclass(frozen=True)
 class BillingRow:
+    system: str  # "CPT" for administration, "HCPCS" for the drug line
     code: str
     description: str
     units_per_infusion: int
@@ -142,13 +143,18 @@ class LetterContext:
     code_set_release: str
     knowledge_version: str
     header: str
+    mechanism_cites: str
+    standard_cites: str
     condition_phrase: str
     therapy_counts: str
     appeal: object | None = None
 
 
 def format_citation(citation: Citation) -> str:
-    parts = [f"{citation.authors}" if citation.authors else "", f"{citation.title}."]
+    authors = citation.authors or ""
+    if authors and not authors.endswith("."):
+        authors += "."
+    parts = [authors, f"{citation.title}."]
     parts.append(f"{citation.source}.")
     if citation.pmid:
         parts.append(f"PMID {citation.pmid}.")
@@ -290,10 +296,8 @@ def compose_letter(
         EvidenceLine(0, caveat.text + _cite_marks([numbering.cite(c) for c in caveat.citations]))
         for caveat in condition.caveats
     ]
-    for cid in condition.standard_classes_citations:
-        numbering.cite(cid)
-    for cid in MECHANISM_CITATIONS:
-        numbering.cite(cid)
+    standard_cites = _cite_marks([numbering.cite(c) for c in condition.standard_classes_citations])
+    mechanism_cites = _cite_marks([numbering.cite(c) for c in MECHANISM_CITATIONS])
     for sid in OFF_LABEL_SOURCES:
         numbering.cite(sid)
     is_medicare = case.coverage.plan_type in MEDICARE_PLANS
@@ -305,10 +309,13 @@ def compose_letter(
     dose_mg = round(plan.dose_mg_per_kg * case.patient.weight_kg, 1)
     pointer_all = "".join(d.pointer for d in diagnoses[:4])
     billing = [
-        BillingRow(line.code, line.description, line.units, line.units * plan.infusions,
-                   pointer_all)
-        for line in [*infusion_lines(plan.minutes_per_infusion), drug_line(dose_mg, plan.ndc)]
+        BillingRow("CPT", line.code, line.description, line.units,
+                   line.units * plan.infusions, pointer_all)
+        for line in infusion_lines(plan.minutes_per_infusion)
     ]
+    drug = drug_line(dose_mg, plan.ndc)
+    billing.append(BillingRow("HCPCS", drug.code, drug.description, drug.units,
+                              drug.units * plan.infusions, pointer_all))
 
     safety, concerns = [], []
     for name, label in SAFETY_LABELS.items():
@@ -373,6 +380,8 @@ def compose_letter(
         code_set_release=codes.release,
         knowledge_version=kb.version,
         header=f"{name}  ·  DOB {dob:%m/%d/%Y}  ·  Member ID {case.patient.member_id}",
+        mechanism_cites=mechanism_cites,
+        standard_cites=standard_cites,
         condition_phrase=_lower_first(condition.name),
         therapy_counts=_therapy_counts(case, kb),
     )

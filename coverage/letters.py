@@ -68,15 +68,31 @@ def load_inputs(
     case = load_case(case_path)
     practice_file = find_practice(case_path, practice_path)
     practice = load_practice(practice_file)
-    physician = resolve_prescriber(case, practice, str(case_path))
-    problems = unprintable_fields(case, str(case_path))
-    problems += unprintable_fields(practice, str(practice_file))
+    return assemble_inputs(case, str(case_path), practice, str(practice_file), code_set)
+
+
+def assemble_inputs(
+    case: Case,
+    case_file: str,
+    practice: Practice,
+    practice_file: str,
+    code_set: Path | None = None,
+    practice_problems: list | None = None,
+) -> Inputs:
+    """Inputs from models already loaded (batches parse each practice profile once).
+
+    ``practice_problems``: the profile's unprintable-character problems when the caller has
+    already checked it; None to check it here.
+    """
+    physician = resolve_prescriber(case, practice, case_file)
+    problems = unprintable_fields(case, case_file)
+    if practice_problems is None:
+        practice_problems = unprintable_fields(practice, practice_file)
+    problems += practice_problems
     if problems:
         raise InputError(problems)
-    codes = load_code_set(code_set_path(practice, practice_file, code_set))
-    return Inputs(
-        case, str(case_path), practice, str(practice_file), physician, load_knowledge(), codes
-    )
+    codes = load_code_set(code_set_path(practice, Path(practice_file), code_set))
+    return Inputs(case, case_file, practice, practice_file, physician, load_knowledge(), codes)
 
 
 def load_practice_for(case_path: Path, practice_path: Path | None = None):

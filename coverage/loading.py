@@ -8,6 +8,7 @@ must not become 123, or worse, an octal 83).
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~7x faster
     """SafeLoader that refuses duplicate keys and keeps zero-padded numbers as text."""
 
 
@@ -49,7 +50,27 @@ def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int | str:
     return yaml.SafeLoader.construct_yaml_int(loader, node)
 
 
+def _construct_timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> object:
+    """A date YAML cannot build (2026-02-30) stays text, so validation names its field."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+def _nfc(data: Any) -> Any:
+    """Unicode NFC everywhere: a decomposed 'ễ' would print with its marks misplaced."""
+    if isinstance(data, str):
+        return unicodedata.normalize("NFC", data)
+    if isinstance(data, dict):
+        return {_nfc(k): _nfc(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_nfc(v) for v in data]
+    return data
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
@@ -68,12 +89,12 @@ def read_data(path: Path) -> Any:
         raise InputError.one(name, "", f"cannot be read ({exc.strerror})") from None
     if Path(path).suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            return _nfc(json.loads(text))
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno}, column {exc.colno}"
             raise InputError.one(name, where, f"not valid JSON: {exc.msg}") from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        return _nfc(yaml.load(text, Loader=_StrictLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -46,6 +46,7 @@ CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 WATERMARK = "DRAFT - NOT SIGNED"
 SMALL_TABLE_ROWS = 6
 LONG_TABLE_START = 2.2 * inch
+HEADING_ROOM = 1.1 * inch
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ def _table(block: doc.Table, styles) -> RLTable:
     table.setStyle(
         RLTableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
                 ("LINEBELOW", (0, 0), (-1, block.header_rows - 1), 1.0, colors.black),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -259,6 +261,9 @@ def build_flowables(
                             spaceAfter=10))
     for block in blocks:
         if isinstance(block, doc.Heading):
+            # never start a section in the last lines of a page: keepWithNext cannot hold a
+            # heading to a list or a kept-together table, so leave room for some of it
+            story.append(CondPageBreak(HEADING_ROOM))
             story.append(RLParagraph(block.text, styles["heading"]))
         elif isinstance(block, doc.Paragraph):
             story.append(RLParagraph(block.markup, styles.get(block.style, styles["body"])))
@@ -287,6 +292,7 @@ def build_flowables(
             table = RLTable(rows, colWidths=[1.25 * inch, CONTENT_WIDTH - 1.25 * inch],
                             hAlign="LEFT")
             table.setStyle(RLTableStyle([
+                ("FONTNAME", (0, 0), (-1, -1), REGULAR),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("TOPPADDING", (0, 0), (-1, -1), 0.5),
@@ -298,8 +304,11 @@ def build_flowables(
             story += [RLParagraph(line, styles["address"]) for line in block.lines]
             story.append(Spacer(1, 12))
         elif isinstance(block, doc.Signature):
-            story.append(Spacer(1, 6))
-            story.append(KeepTogether([SignatureBox(signature, placement, styles)]))
+            # the signature shares its page with the attestation it signs
+            box = SignatureBox(signature, placement, styles)
+            attestation = story.pop() if story and isinstance(story[-1], RLParagraph) else None
+            kept = [attestation, Spacer(1, 6), box] if attestation else [Spacer(1, 6), box]
+            story.append(KeepTogether(kept))
             story.append(Spacer(1, 8))
         elif isinstance(block, doc.References):
             for number, text in block.items:
@@ -325,6 +334,7 @@ def layout(story: list[Flowable], furniture: Furniture) -> tuple[bytes, int]:
         keywords=furniture.keywords,
         creator="ketamine-letters",
         invariant=1,
+        initialFontName=REGULAR,  # else the canvas starts in (unembedded) Helvetica
     )
     frame = Frame(MARGIN_X, MARGIN_BOTTOM, CONTENT_WIDTH, PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM,
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")

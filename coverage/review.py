@@ -7,6 +7,7 @@ Every finding names the field it is about and says in a plain sentence what to d
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -23,11 +24,18 @@ PLACES_OF_SERVICE = {
     22: "on-campus outpatient hospital",
     24: "ambulatory surgical center",
 }
-INTRAVENOUS_ROUTES = {"iv", "intravenous", "intravenous infusion", "iv infusion"}
-ROUTE_REFUSAL = (
-    "the foundation supports ketamine only as an intravenous infusion in a monitored setting; "
-    "oral, nasal and other forms carry a higher risk of addiction and are not requested"
+INTRAVENOUS = re.compile(r"\b(iv|intravenous(ly)?|intra-venous)\b")
+OTHER_ROUTES = re.compile(
+    r"\b(oral(ly)?|po|nasal(ly)?|intranasal|spray|troche|lozenge|sublingual|buccal|"
+    r"intramuscular|im|subcutaneous|sc|sq|topical|cream|transdermal|rectal|inhal\w*|"
+    r"push|bolus|epidural|intrathecal)\b"
 )
+ADDICTIVE_FORMS = re.compile(r"\b(oral(ly)?|po|nasal(ly)?|intranasal|spray|troche|lozenge|"
+                             r"sublingual|buccal)\b")
+ROUTE_REFUSAL = (
+    "the foundation supports ketamine only as an intravenous infusion in a monitored setting"
+)
+ADDICTION_REASON = "; oral and nasal forms carry a higher risk of addiction and are not requested"
 SAFETY_LABELS = {
     "blood_pressure": "blood pressure",
     "cardiac": "cardiac history",
@@ -75,7 +83,12 @@ class Review:
 
 
 def is_intravenous(route: str) -> bool:
-    return " ".join(route.lower().replace("-", " ").split()) in INTRAVENOUS_ROUTES
+    """'intravenous infusion', 'IV', 'continuous intravenous (IV) infusion': yes.
+
+    Anything naming another route or a push ('IV push', 'oral', 'intranasal spray'): no.
+    """
+    text = route.lower()
+    return bool(INTRAVENOUS.search(text)) and not OTHER_ROUTES.search(text)
 
 
 def primary_condition(case: Case, kb: KnowledgeBase) -> tuple[int, Condition] | None:
@@ -140,7 +153,10 @@ def _review_codes(case: Case, codes: CodeSet, block, advise) -> None:
         if entry is None:
             block("ICD_UNKNOWN", field, f"{diagnosis.code} is not a code in {codes.release}")
         elif not entry.billable:
-            children = sorted(c for c in codes.entries if c.startswith(diagnosis.code))[1:6]
+            children = sorted(
+                c for c in codes.entries
+                if c.startswith(diagnosis.code) and (codes.lookup(c) or entry).billable
+            )[:5]
             hint = f"; use a more specific code such as {', '.join(children)}" if children else ""
             block(
                 "ICD_NOT_BILLABLE",
@@ -245,7 +261,10 @@ def _review_plan(case: Case, practice: Practice, block, advise) -> None:
     plan = case.plan
     bounds = practice.protocol
     if not is_intravenous(plan.route):
-        block("ROUTE_NOT_IV", "plan.route", f"route '{plan.route}' refused: {ROUTE_REFUSAL}")
+        reason = ROUTE_REFUSAL
+        if ADDICTIVE_FORMS.search(plan.route.lower()):
+            reason += ADDICTION_REASON
+        block("ROUTE_NOT_IV", "plan.route", f"route '{plan.route}' refused: {reason}")
     if not bounds.dose_mg_per_kg_min <= plan.dose_mg_per_kg <= bounds.dose_mg_per_kg_max:
         block(
             "DOSE_OUT_OF_BOUNDS",

@@ -37,13 +37,13 @@ patient:
   name: {{ given: FILL-IN, family: FILL-IN }}
   date_of_birth: YYYY-MM-DD
   sex: female               # female, male, other or unknown
-  weight_kg: 0              # kilograms; the dose in mg is computed from it
+  weight_kg: FILL-IN        # kilograms; the dose in mg is computed from it
   member_id: FILL-IN
   group_number: FILL-IN     # delete the line if there is none
 coverage:
   payer_name: FILL-IN
   payer_department: Utilization Management
-  payer_address: {{ lines: [FILL-IN], city: FILL-IN, state: XX, postal_code: "00000" }}
+  payer_address: {{ lines: [FILL-IN], city: FILL-IN, state: FILL-IN, postal_code: FILL-IN }}
   payer_fax: FILL-IN
   plan_name: FILL-IN
   # plan_type: commercial, erisa_group, aca_individual, medicare, medicare_advantage,
@@ -56,9 +56,9 @@ diagnoses:                  # the condition first, supporting codes after
 pain:
   pain_since: YYYY-MM-DD
   scores:                   # 0-10 numeric rating scale; at least one in the last 90 days
-    - {{ date: YYYY-MM-DD, nrs: 0, context: "average, past week" }}
+    - {{ date: YYYY-MM-DD, nrs: FILL-IN, context: "average, past week" }}
   measures:                 # PHQ-9, BPI interference, ODI, FIQR...
-    - {{ date: YYYY-MM-DD, instrument: BPI interference, score: 0, max_score: 10 }}
+    - {{ date: YYYY-MM-DD, instrument: BPI interference, score: FILL-IN, max_score: 10 }}
   functional_impact: FILL-IN
 # Every therapy tried. outcome: inadequate_response, adverse_effect or contraindicated.
 prior_therapies:
@@ -85,18 +85,19 @@ safety:
   intracranial_intraocular_pressure: { reviewed: false }
 plan:
   route: intravenous infusion   # the only route the foundation supports
-  dose_mg_per_kg: 0.5
-  minutes_per_infusion: 60
-  infusions: 6
-  weeks: 3
-  maintenance: { infusions: 6, interval_weeks: 4, months: 6 }   # only after a documented response
+  dose_mg_per_kg: FILL-IN   # the physician's dose, within the practice protocol
+  minutes_per_infusion: FILL-IN   # typically 40-60
+  infusions: FILL-IN       # in this request, e.g. 6
+  weeks: FILL-IN            # over how many weeks, e.g. 3
+  # maintenance to request later, only after a documented response:
+  # maintenance: { infusions: 6, interval_weeks: 4, months: 6 }
   response_threshold_percent: 30
   setting: FILL-IN
   place_of_service: 11      # 11 office, 19/22 outpatient hospital, 24 ambulatory surgical center
   monitoring:
     - continuous pulse oximetry and ECG
     - blood pressure every 15 minutes
-  ndc: 00000-0000-00        # the vial's 11-digit NDC (5-4-2)
+  ndc: FILL-IN              # the vial's 11-digit NDC (5-4-2), e.g. 00409-2051-05
 enclosures:
   - FILL-IN
 """

@@ -121,14 +121,7 @@ SCENARIO_IDS = [name for name, *_ in BAD_FIELDS] + [
     "broken-yaml", "broken-json", "invalid-date-in-json", "invalid-unquoted-yaml-date",
     "duplicate-key", "bad-npi-in-practice", "missing-file", "no-practice-profile",
 ]  # fmt: skip
-KNOWN_BUGS = {
-    "invalid-unquoted-yaml-date": (
-        "coverage/loading.py read_data: yaml.load turns an unquoted impossible date "
-        "(letter_date: 2026-02-30) into datetime.date(...), which raises ValueError 'day is out "
-        "of range for month'; read_data catches only YAML errors, so the user gets a traceback "
-        "and exit 1 instead of 'case.yaml: letter_date: not a valid date' and exit 2"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -360,13 +353,6 @@ def _filled_starter(condition: str) -> str:
     return text.replace("FILL-IN", "Filled in")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coverage/starter.py + loading.py: the starter's numeric placeholders are valid "
-    "values (state: XX, postal_code: '00000', ndc: 00000-0000-00, nrs: 0, score: 0) and "
-    "loading only refuses FILL-IN/YYYY-MM-DD, so a starter with just those filled passes "
-    "`check` (exit 0) and the letter prints 'NDC 00000-0000-00', 'XX 00000' and 'pain is 0/10'",
-)
 def test_starter_numeric_placeholders_are_refused(tmp_path: Path, practice_into) -> None:
     from coverage.letters import load_inputs, review
 

@@ -108,12 +108,6 @@ def test_icd_not_billable(check, case_data, code: str) -> None:
     assert result.condition.key == "crps-1"  # the family is still recognised
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coverage/review.py _review_codes: the hint takes the first five codes that start "
-    "with the header (`sorted(...)[1:6]`), headers included: for G90.5 it suggests G90.51, "
-    "itself a non-billable header, and misses G90.521-G90.529",
-)
 def test_icd_not_billable_hint_suggests_only_billable_codes(check, case_data, world) -> None:
     codes = world[2]
     case_data["diagnoses"][0]["code"] = "G90.5"
