@@ -30,7 +30,7 @@ from reportlab.platypus import (
     PageTemplate,
     Spacer,
 )
-from reportlab.platypus import Paragraph as RLParagraph
+from reportlab.platypus import Paragraph as _ReportlabParagraph
 from reportlab.platypus import Table as RLTable
 from reportlab.platypus import TableStyle as RLTableStyle
 from reportlab.platypus.flowables import HRFlowable
@@ -88,6 +88,22 @@ class Rendered:
     signature: SignaturePlacement = field(default_factory=SignaturePlacement)
 
 
+class RLParagraph(_ReportlabParagraph):
+    """A paragraph that breaks its lines once per width.
+
+    Platypus asks for a paragraph's size more than once at the same width (keep-with-next
+    groups, table rows, page-fit checks), and line breaking is most of the layout time: the
+    result for a width is kept. ``wrap`` depends only on the width, the text and the style.
+    """
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
+        if self.__dict__.get("_wrapped_width") == availWidth and "blPara" in self.__dict__:
+            return self.width, self.height
+        size = super().wrap(availWidth, availHeight)
+        self._wrapped_width = availWidth
+        return size
+
+
 def _styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName=REGULAR, fontSize=10, leading=13, spaceAfter=4.5)
     return {
@@ -111,7 +127,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         ),
         "field": ParagraphStyle("field", parent=base, spaceAfter=0, leading=13.5),
         "address": ParagraphStyle("address", parent=base, spaceAfter=0, leading=13.5),
-        "ref": ParagraphStyle("ref", parent=base, fontSize=8.8, leading=11.2, spaceAfter=2.5),
+        "ref": ParagraphStyle("ref", parent=base, fontSize=8.3, leading=10.2, spaceAfter=1.5),
         "letterhead": ParagraphStyle(
             "letterhead", parent=base, fontName=BOLD, fontSize=15, leading=18, spaceAfter=1
         ),
