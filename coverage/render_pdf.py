@@ -96,7 +96,7 @@ class RLParagraph(_ReportlabParagraph):
     result for a width is kept. ``wrap`` depends only on the width, the text and the style.
     """
 
-    def wrap(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
+    def wrap(self, availWidth, availHeight):
         if self.__dict__.get("_wrapped_width") == availWidth and "blPara" in self.__dict__:
             return self.width, self.height
         size = super().wrap(availWidth, availHeight)
