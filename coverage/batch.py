@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from coverage.errors import InputError, LetterError, Problem, ReviewBlocked
+from coverage.errors import InputError, LetterError, ReviewBlocked
 from coverage.files import sha256_bytes, sha256_file, write_atomic
 
 KINDS = ("auto", "lmn", "appeal")
@@ -424,9 +424,6 @@ class _Task:
     today: date
 
 
-_PRACTICES: dict[tuple[str, str], tuple[object, list[Problem]]] = {}
-
-
 def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     """Worker initializer: load the heavy, per-process data once, not per case."""
     if in_worker:
@@ -438,6 +435,7 @@ def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     from coverage.fonts import register_fonts
     from coverage.knowledge import load_knowledge
     from coverage.letters import LETTER_KINDS, code_set_path
+    from coverage.loading import load_practice
 
     register_fonts()
     load_knowledge()
@@ -448,7 +446,7 @@ def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     warmed = False
     for path in practice_paths:
         with contextlib.suppress(Exception):  # a bad profile fails per case, with its message
-            practice, _ = _practice(path, sha256_file(Path(path)))
+            practice = load_practice(Path(path))
             load_code_set(code_set_path(practice, Path(path), None))
             warmed = True
     if not warmed:
@@ -456,27 +454,13 @@ def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
             load_code_set(None)
 
 
-def _practice(path: str, sha: str):
-    """The practice profile, parsed and font-checked once per worker (keyed by its hash)."""
-    key = (path, sha)
-    if key not in _PRACTICES:
-        from coverage.fonts import unprintable_fields
-        from coverage.loading import load_practice
-
-        practice = load_practice(Path(path))
-        _PRACTICES[key] = (practice, unprintable_fields(practice, path))
-    return _PRACTICES[key]
-
-
 def _load(task: _Task):
-    """The letter's inputs, with the practice profile parsed once per worker."""
+    """The letter's inputs; the practice profile is parsed once per worker (loading caches)."""
     from coverage.letters import assemble_inputs
-    from coverage.loading import load_case
+    from coverage.loading import load_case, load_practice
 
-    case = load_case(Path(task.path))
-    practice, practice_problems = _practice(task.practice_path, task.practice_sha256)
-    return assemble_inputs(case, task.path, practice, task.practice_path,
-                           practice_problems=list(practice_problems))
+    practice = load_practice(Path(task.practice_path))
+    return assemble_inputs(load_case(Path(task.path)), task.path, practice, task.practice_path)
 
 
 def _display(lines: list[str], task: _Task) -> tuple[str, ...]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from coverage.case import Case
 from coverage.codes import CodeSet, load_code_set
 from coverage.errors import InputError, ReviewBlocked
-from coverage.fonts import unprintable_fields
 from coverage.knowledge import KnowledgeBase, load_knowledge
 from coverage.loading import find_practice, load_case, load_practice, resolve_prescriber
 from coverage.practice import Physician, Practice
@@ -72,25 +71,11 @@ def load_inputs(
 
 
 def assemble_inputs(
-    case: Case,
-    case_file: str,
-    practice: Practice,
-    practice_file: str,
+    case: Case, case_file: str, practice: Practice, practice_file: str,
     code_set: Path | None = None,
-    practice_problems: list | None = None,
 ) -> Inputs:
-    """Inputs from models already loaded (batches parse each practice profile once).
-
-    ``practice_problems``: the profile's unprintable-character problems when the caller has
-    already checked it; None to check it here.
-    """
+    """Inputs from models already loaded (and checked) by ``loading``."""
     physician = resolve_prescriber(case, practice, case_file)
-    problems = unprintable_fields(case, case_file)
-    if practice_problems is None:
-        practice_problems = unprintable_fields(practice, practice_file)
-    problems += practice_problems
-    if problems:
-        raise InputError(problems)
     codes = load_code_set(code_set_path(practice, Path(practice_file), code_set))
     return Inputs(case, case_file, practice, practice_file, physician, load_knowledge(), codes)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,14 +32,15 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
     loader.flatten_mapping(node)
-    seen: dict[Any, int] = {}
+    seen: set[str] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue  # a complex key fails validation later, with its field named
+        if key_node.value in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key '{key}' appears twice", key_node.start_mark
+                None, None, f"key '{key_node.value}' appears twice", key_node.start_mark
             )
-        seen[key] = 1
+        seen.add(key_node.value)
     return loader.construct_mapping(node)
 
 
@@ -186,12 +188,39 @@ def load_case(path: Path) -> Case:
             [Problem(str(path), field, "still reads FILL-IN; fill it in or delete the line")
              for field in unfilled]
         )
-    return parse_model(Case, data, str(path))
+    case = parse_model(Case, data, str(path))
+    _refuse_unprintable(case, str(path))
+    return case
+
+
+def _refuse_unprintable(model: BaseModel, file: str) -> None:
+    """A character the letter font cannot draw is an input error naming its field."""
+    from coverage.fonts import unprintable_fields
+
+    problems = unprintable_fields(model, file)
+    if problems:
+        raise InputError(problems)
 
 
 def load_practice(path: Path) -> Practice:
-    """Read and validate a practice profile; relative paths in it are kept as written."""
-    return parse_model(Practice, read_data(path), str(path))
+    """Read and validate a practice profile; relative paths in it are kept as written.
+
+    A clinic's profile rarely changes while letters are made, so within one process it is
+    parsed once per version of the file (path, size and modification time).
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        read_data(path)  # names the problem (not found, a folder, unreadable)
+        raise
+    return _load_practice_version(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _load_practice_version(path: str, size: int, mtime_ns: int) -> Practice:
+    practice = parse_model(Practice, read_data(Path(path)), path)
+    _refuse_unprintable(practice, path)
+    return practice
 
 
 def find_practice(case_path: Path, explicit: Path | None) -> Path:

@@ -48,22 +48,22 @@ def register_fonts() -> frozenset[int]:
 def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
         yield path, value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _strings(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from _strings(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
 
 
 def unprintable_fields(model: BaseModel, file: str) -> list[Problem]:
     """Fields holding characters the embedded fonts cannot draw (never a silent box)."""
     covered = register_fonts()
+    texts = list(_strings(model.model_dump(), ""))
+    if {ord(ch) for _, text in texts for ch in text} <= covered | _LAYOUT_CHARS:
+        return []
     problems = []
-    for path, text in _strings(model, ""):
+    for path, text in texts:
         missing = sorted({ch for ch in text if ord(ch) not in covered and ch not in "\n\t"})
         if missing:
             names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in missing[:3])
@@ -71,3 +71,6 @@ def unprintable_fields(model: BaseModel, file: str) -> list[Problem]:
                 Problem(file, path, f"has characters the letter font cannot print: {names}")
             )
     return problems
+
+
+_LAYOUT_CHARS = frozenset({ord("\n"), ord("\t")})
