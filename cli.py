@@ -159,20 +159,32 @@ def check(
     raise typer.Exit(0 if result.ok else 2)
 
 
-def _write_letter(kind: str, case_file: Path, output: Path | None, practice, code_set, today,
-                  force: bool = False, templates: Path | None = None) -> None:
+def _write_and_record(target: Path, pdf: bytes, inputs, case_file: Path, *, command: str,
+                      kind: str, signer: str | None) -> None:
+    """Write the PDF, then log it; a letter the audit log cannot record is not left behind."""
     from coverage.audit import record_event
     from coverage.files import sha256_bytes, sha256_file, write_atomic
+
+    write_atomic(target, pdf)
+    try:
+        record_event(inputs.practice, inputs.practice_file, command=command, kind=kind,
+                     case_hash=sha256_file(case_file), output_hash=sha256_bytes(pdf),
+                     signer=signer)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def _write_letter(kind: str, case_file: Path, output: Path | None, practice, code_set, today,
+                  force: bool = False, templates: Path | None = None) -> None:
     from coverage.letters import load_inputs, make_letter
 
     with reported_errors():
         inputs = load_inputs(case_file, practice, code_set)
         letter = make_letter(inputs, _today(today), kind, force=force, templates=templates)
         target = output or case_file.with_name(f"{case_file.stem}-{kind}.pdf")
-        write_atomic(target, letter.pdf)
-        record_event(inputs.practice, inputs.practice_file, command=kind, kind=kind,
-                     case_hash=sha256_file(case_file), output_hash=sha256_bytes(letter.pdf),
-                     signer=None)
+        _write_and_record(target, letter.pdf, inputs, case_file, command=kind, kind=kind,
+                          signer=None)
         for finding in letter.review.advisory:
             _err(f"  ADVISORY  {finding.code}  {finding.field}: {finding.message}")
         typer.echo(f"wrote {target} ({letter.pages} pages, DRAFT - NOT SIGNED; "
@@ -326,9 +338,7 @@ def sign(
     """
     from datetime import UTC, datetime
 
-    from coverage.audit import record_event
     from coverage.errors import SigningError
-    from coverage.files import sha256_bytes, sha256_file, write_atomic
     from coverage.letters import load_inputs, make_letter, review
     from coverage.signing import check_signer_matches, load_identity_file, sign_pdf, signed_lines
 
@@ -360,10 +370,8 @@ def sign(
                           box=letter.signature_box, when=now,
                           reason=f"{physician.display_name} approves this letter",
                           location=inputs.practice.address.city, source=str(output))
-        write_atomic(output, signed)
-        record_event(inputs.practice, inputs.practice_file, command="sign", kind=kind,
-                     case_hash=sha256_file(case_file), output_hash=sha256_bytes(signed),
-                     signer=f"{physician.id} NPI {physician.npi}")
+        _write_and_record(output, signed, inputs, case_file, command="sign", kind=kind,
+                          signer=f"{physician.id} NPI {physician.npi}")
         typer.echo(f"wrote {output} ({letter.pages} pages), signed by {identity.described} "
                    f"at {now:%Y-%m-%d %H:%M} UTC")
 
@@ -562,7 +570,8 @@ def new(
     if output.exists() and not overwrite:
         _err(f"{output}: already exists; choose another name or pass --overwrite")
         raise typer.Exit(2)
-    write_atomic(output, starter_case(condition).encode("utf-8"))
+    with reported_errors():
+        write_atomic(output, starter_case(condition).encode("utf-8"))
     typer.echo(f"wrote {output}: fill in every field marked FILL-IN, then run "
                f"`ketamine-letters check {output}`")
 

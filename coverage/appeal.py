@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from coverage.case import AppealLevel, Case, Denial, DenialReason, Outcome, PlanType
-from coverage.compose import LetterContext, month_year, us_date
+from coverage.compose import LetterContext, month_span, us_date
 from coverage.deadlines import Deadline, decision_time, filing_deadline, level_name
 from coverage.knowledge import KnowledgeBase
 from coverage.review import Finding, Review, Severity, therapy_class_key
@@ -94,7 +94,7 @@ def deadline_summary(inputs, letter_date: date) -> dict[str, str]:
         out["filing_deadline"] = f"{deadline.due.isoformat()} ({when}; {deadline.basis})"
     else:
         out["filing_deadline"] = deadline.basis
-    clock = decision_time(case.coverage.plan_type, case.denial.urgent)
+    clock = decision_time(case.coverage.plan_type, case.denial.urgent, case.denial.level)
     if clock:
         out["decision_time"] = clock
     return out
@@ -185,12 +185,14 @@ def _steps(case: Case, kb: KnowledgeBase) -> list[StepLine]:
         if therapy.dose:
             parts.append(therapy.dose)
         if therapy.start_date and therapy.end_date:
-            parts.append(f"{month_year(therapy.start_date)} – {month_year(therapy.end_date)}")
+            parts.append(month_span(therapy.start_date, therapy.end_date))
         outcome = {
             Outcome.inadequate_response: "inadequate response",
             Outcome.adverse_effect: "stopped for adverse effects",
             Outcome.contraindicated: "contraindicated",
         }[therapy.outcome]
+        if therapy.outcome is Outcome.contraindicated and therapy.note:
+            outcome += f" ({therapy.note.rstrip('.')})"
         by_class.setdefault(label, []).append(f"{', '.join(parts)}: {outcome}")
     return [StepLine(label, items) for label, items in by_class.items()]
 
@@ -202,9 +204,10 @@ def compose_appeal(inputs, context: LetterContext, letter_date: date) -> LetterC
     assert denial is not None
     reasons, _ = denial_reasons(denial, inputs.kb)
     carc = []
-    for code in denial.carc_codes:
+    for code in denial.carc_codes:  # a meaning prints only where its wording was checked
         entry = inputs.kb.denial_codes.get(carc_number(code))
-        carc.append(CodeLine(code, entry.meaning if entry else ""))
+        meaning = entry.meaning.rstrip(".") if entry and entry.wording_verified else ""
+        carc.append(CodeLine(code, meaning))
     if denial.service_from and denial.service_to and denial.service_to != denial.service_from:
         service_dates = f"{us_date(denial.service_from)} to {us_date(denial.service_to)}"
     else:
@@ -225,7 +228,7 @@ def compose_appeal(inputs, context: LetterContext, letter_date: date) -> LetterC
         first_level_date=us_date(denial.first_level_date),
         deadline=deadline,
         deadline_text=us_date(deadline.due) if deadline.due else deadline.basis,
-        decision_time=decision_time(plan_type, denial.urgent),
+        decision_time=decision_time(plan_type, denial.urgent, denial.level),
         steps=_steps(case, inputs.kb),
     )
     return dataclasses.replace(context, kind="appeal", appeal=facts)

@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -22,16 +22,45 @@ Identifier = Annotated[
 SafeId = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ]
+def _icd10_form(value: object) -> object:
+    """'e11.42' / 'E1142' -> 'E11.42': the case-insensitive, dot-optional way staff type codes."""
+    if isinstance(value, str):
+        code = value.strip().upper()
+        if "." not in code and len(code) > 3:
+            code = f"{code[:3]}.{code[3:]}"
+        return code
+    return value
+
+
+def _ndc_form(value: object) -> object:
+    """An NDC as 11 digits in 5-4-2 form, from the 10-digit forms on labels or bare digits."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.isdigit() and len(text) == 11:
+        return f"{text[:5]}-{text[5:9]}-{text[9:]}"
+    parts = text.split("-")
+    shape = tuple(len(p) for p in parts)
+    if all(p.isdigit() for p in parts) and shape in {(4, 4, 2), (5, 3, 2), (5, 4, 1)}:
+        # the 10-digit label forms: a leading zero pads the short segment (HIPAA 11-digit)
+        return "-".join(p.zfill(w) for p, w in zip(parts, (5, 4, 2), strict=True))
+    return text
+
+
 Icd10Code = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, to_upper=True, pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"
-    ),
+    BeforeValidator(_icd10_form),
+    StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"),
+]
+Ndc = Annotated[
+    str, BeforeValidator(_ndc_form), StringConstraints(pattern=r"^\d{5}-\d{4}-\d{2}$")
 ]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # numbers typed where text is expected (member_id: 1234567) are taken as text; numbers
+    # with leading zeros already arrive as text from the loader
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
 class Sex(StrEnum):
@@ -203,7 +232,7 @@ class TreatmentPlan(_Model):
     setting: ShortText = Field(description="e.g. 'outpatient infusion suite of the practice'")
     place_of_service: int = Field(description="CMS place-of-service code: 11, 19, 22 or 24")
     monitoring: list[ShortText] = Field(min_length=1)
-    ndc: Annotated[str, StringConstraints(pattern=r"^\d{5}-\d{4}-\d{2}$")] | None = Field(
+    ndc: Ndc | None = Field(
         default=None, description="11-digit NDC in 5-4-2 form for the drug line"
     )
     requested_start: date | None = None
@@ -278,7 +307,7 @@ class Case(_Model):
     letter_date: date | None = Field(
         default=None, description="date printed on the letter; today when left out"
     )
-    prescriber: SafeId = Field(description="id of a physician in the practice profile")
+    prescriber: ShortText = Field(description="id of a physician in the practice profile")
     patient: Patient
     coverage: Coverage
     diagnoses: list[Diagnosis] = Field(min_length=1, max_length=12)

@@ -37,12 +37,22 @@ def month_year(value: date | None) -> str:
     return f"{value:%b %Y}" if value else ""
 
 
+def month_span(start: date, end: date) -> str:
+    """'May 2024 – Oct 2024', or 'May 2024' when both fall in one month."""
+    first, last = month_year(start), month_year(end)
+    return first if first == last else f"{first} – {last}"
+
+
 def span_text(start: date, end: date) -> str:
-    """A human length of time between two dates, in years and months (or weeks)."""
-    months = (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
-    if months < 2:
-        weeks = max((end - start).days // 7, 0)
+    """A human length of time between two dates: weeks under two months, else years and months.
+
+    Rounded to the nearest unit, so an 8-week program reads "8 weeks", not "7 weeks".
+    """
+    days = (end - start).days
+    if days < 61:
+        weeks = max(round(days / 7), 1 if days > 0 else 0)
         return f"{weeks} week{'s' * (weeks != 1)}"
+    months = round(days / 30.44)
     years, months = divmod(months, 12)
     parts = []
     if years:
@@ -146,6 +156,7 @@ class LetterContext:
     mechanism_cites: str
     standard_cites: str
     condition_phrase: str
+    primary_phrase: str
     therapy_counts: str
     appeal: object | None = None
 
@@ -201,8 +212,7 @@ def _therapy_rows(case: Case, kb: KnowledgeBase) -> tuple[list[TherapyRow], list
         by_class.setdefault(label, []).append(therapy)
         start, end = therapy.start_date, therapy.end_date
         if start and end:
-            dates = f"{month_year(start)} – {month_year(end)}"
-            duration = span_text(start, end)
+            dates, duration = month_span(start, end), span_text(start, end)
         elif start:
             dates, duration = f"from {month_year(start)}", ""
         else:
@@ -383,6 +393,7 @@ def compose_letter(
         mechanism_cites=mechanism_cites,
         standard_cites=standard_cites,
         condition_phrase=_lower_first(condition.name),
+        primary_phrase=_lower_first(primary.description),
         therapy_counts=_therapy_counts(case, kb),
     )
 

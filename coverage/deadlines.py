@@ -99,9 +99,9 @@ def filing_deadline(
     )
 
 
-def decision_time(plan_type: PlanType, urgent: bool) -> str | None:
-    """The payer's decision clock for an expedited request, where the reference confirms it."""
-    if not urgent:
+def decision_time(plan_type: PlanType, urgent: bool, level: AppealLevel) -> str | None:
+    """The payer's decision clock for an expedited internal appeal, where the reference has it."""
+    if not urgent or level is AppealLevel.external_review:
         return None
     if plan_type in (PlanType.erisa_group, PlanType.commercial):
         return "urgent care appeal: decision within 72 hours (29 CFR 2560.503-1)"

@@ -12,14 +12,27 @@ import os
 import tempfile
 from pathlib import Path
 
+from coverage.errors import LetterError
+
+
+class OutputError(LetterError):
+    """An output file cannot be written where the user asked."""
+
+    exit_code = 2
+
 PRIVATE_MODE = 0o600
 
 
 def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_MODE) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name, e.g. {path / 'letter.pdf'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({exc.strerror})") from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
@@ -27,6 +40,9 @@ def write_atomic(path: Path, data: bytes, mode: int = PRIVATE_MODE) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot be written ({exc.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

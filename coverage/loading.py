@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from coverage.case import Case
 from coverage.errors import InputError, Problem
 from coverage.practice import Physician, Practice
-from coverage.starter import PLACEHOLDER
+from coverage.starter import DATE_PLACEHOLDER, PLACEHOLDER
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -101,6 +101,8 @@ def read_data(path: Path) -> Any:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = exc.problem or exc.context or "syntax error"
+        if "mapping values are not allowed" in problem:
+            problem += " (text with a colon in it must be in quotes)"
         raise InputError.one(name, where, f"not valid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise InputError.one(name, "", f"not valid YAML: {exc}") from None
@@ -115,6 +117,27 @@ def field_path(loc: tuple[Any, ...]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+FIELD_FORMS = {
+    "code": "an ICD-10-CM code such as G90.521 (letter, digits, a dot)",
+    "ndc": "the 11-digit NDC in 5-4-2 form, e.g. 00409-2051-05",
+    "case_id": "letters, digits and . _ - only (no spaces), e.g. RPC-2026-0412",
+    "id": "letters, digits and . _ - only (no spaces), e.g. dr-chen",
+    "member_id": "letters, digits and . _ / - only (no spaces), up to 40 characters",
+    "group_number": "letters, digits and . _ / - only (no spaces), up to 40 characters",
+    "reference": "letters, digits and . _ / - only (no spaces), up to 40 characters",
+    "prior_authorization_number": "letters, digits and . _ / - only (no spaces)",
+    "state": "the two-letter state code in capitals, e.g. OR",
+    "postal_code": "a 5-digit ZIP code or ZIP+4, e.g. 97201 (in quotes)",
+    "phone": "a phone number such as (503) 555-0142",
+    "fax": "a fax number such as (503) 555-0143",
+    "payer_fax": "a fax number such as (800) 555-0199",
+    "direct_phone": "a phone number such as (503) 555-0150",
+    "tax_id": "an EIN such as 93-1234567",
+    "carc_codes": "a claim adjustment reason code such as CO-50 or 50",
+    "rarc_codes": "a remark code such as N386",
+}
 
 
 def _friendly(error: dict[str, Any]) -> str:
@@ -141,6 +164,10 @@ def _friendly(error: dict[str, Any]) -> str:
     if kind in {"model_type", "dict_type", "model_attributes_type"}:
         return "must be a section with fields, not a single value"
     if kind == "string_pattern_mismatch":
+        field = next((str(p) for p in reversed(error["loc"]) if isinstance(p, str)), "")
+        hint = FIELD_FORMS.get(field)
+        if hint:
+            return f"should be {hint}"
         return "has a form this field does not accept; see `ketamine-letters schema`"
     if kind == "string_too_short":
         return "must not be empty"
@@ -169,9 +196,9 @@ def parse_model(model: type[M], data: Any, file: str) -> M:
 
 
 def _placeholders(data: Any, path: str = "") -> list[str]:
-    """Field paths still holding a starter placeholder (FILL-IN)."""
+    """Field paths still holding a starter placeholder (FILL-IN or YYYY-MM-DD)."""
     if isinstance(data, str):
-        return [path] if PLACEHOLDER in data else []
+        return [path] if PLACEHOLDER in data or DATE_PLACEHOLDER in data else []
     if isinstance(data, dict):
         return [p for k, v in data.items() for p in _placeholders(v, f"{path}.{k}" if path else k)]
     if isinstance(data, list):
@@ -185,7 +212,7 @@ def load_case(path: Path) -> Case:
     unfilled = _placeholders(data)
     if unfilled:
         raise InputError(
-            [Problem(str(path), field, "still reads FILL-IN; fill it in or delete the line")
+            [Problem(str(path), field, "still a placeholder; fill it in from the record")
              for field in unfilled]
         )
     case = parse_model(Case, data, str(path))

@@ -33,7 +33,8 @@ OTHER_ROUTES = re.compile(
 ADDICTIVE_FORMS = re.compile(r"\b(oral(ly)?|po|nasal(ly)?|intranasal|spray|troche|lozenge|"
                              r"sublingual|buccal)\b")
 ROUTE_REFUSAL = (
-    "the foundation supports ketamine only as an intravenous infusion in a monitored setting"
+    "ketamine is requested only as an intravenous infusion in a monitored setting "
+    "(the foundation's clinical policy)"
 )
 ADDICTION_REASON = "; oral and nasal forms carry a higher risk of addiction and are not requested"
 SAFETY_LABELS = {

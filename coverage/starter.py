@@ -7,6 +7,7 @@ reads ``FILL-IN``, and loading refuses both, naming each field still to fill.
 from __future__ import annotations
 
 PLACEHOLDER = "FILL-IN"
+DATE_PLACEHOLDER = "YYYY-MM-DD"
 
 # condition -> (ICD-10-CM example code, comment, starter therapies)
 STARTER_CONDITIONS: dict[str, tuple[str, str, list[str]]] = {
@@ -26,8 +27,8 @@ STARTER_CONDITIONS: dict[str, tuple[str, str, list[str]]] = {
 }
 
 _HEAD = """\
-# Case file for ketamine-letters. Fill in every FILL-IN and YYYY-MM-DD from the medical record,
-# then run:  ketamine-letters check THIS-FILE
+# Case file for ketamine-letters. Fill in every FILL-IN and YYYY-MM-DD from the medical record
+# (delete optional lines you have nothing for), then run:  ketamine-letters check THIS-FILE
 # Dates are YYYY-MM-DD. Never type a diagnosis description: the official one is printed.
 # Full list of fields:  ketamine-letters schema
 case_id: FILL-IN            # your own reference: letters, digits, . _ -
@@ -66,7 +67,7 @@ prior_therapies:
 
 _THERAPY = """\
   - agent: {agent}
-    dose: FILL-IN           # dose reached, e.g. 1800 mg/day
+    dose: FILL-IN           # dose reached (e.g. 1800 mg/day) or amount (e.g. 12 sessions)
     start_date: YYYY-MM-DD
     end_date: YYYY-MM-DD
     outcome: inadequate_response

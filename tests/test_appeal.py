@@ -162,7 +162,9 @@ def test_external_urgent_appeal_asks_for_independent_and_expedited_review(
     text = appeal_texts["external-review-urgent"]
     assert "independent reviewer" in text
     assert "expedited review" in text
-    assert "peer-to-peer" in text and "(503) 555-0150" in text
+    assert "(503) 555-0150" in text
+    # peer-to-peer and the plan's documents are asked of the plan, not of an independent reviewer
+    assert "peer-to-peer" not in text and "free of charge" not in text
 
 
 def test_frequency_appeal_shows_the_documented_response(appeal_texts: dict[str, str]) -> None:

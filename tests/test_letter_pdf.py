@@ -79,9 +79,9 @@ REFERENCE_START = re.compile(r"^\s*(\d{1,2})\.\s{2,}(.*)$")
 CLINICAL_ID = re.compile(r"PMID \d{7,8}|doi:10\.\d{4,9}/\S+")
 LEGAL_ID = re.compile(
     r"https://\S+"
-    r"|\b\d{1,3} U\.S\. \d+ \(\d{4}\)"  # a US Reports citation
+    r"|\b\d{1,3} U\.S\. \d+(?:, [\d-]+)? \(\d{4}\)"  # a US Reports citation
     r"|\b\d{1,3} FR \d+"  # a Federal Register citation
-    r"|\bL\d{5}\b"  # a Medicare LCD number
+    r"|\bsection \d+(?:\.\d+)+"  # a CMS manual section
 )
 LASTING = re.compile(r"\b(lasting|long-term|durable|sustained|permanent)\b|up to 12 weeks", re.I)
 NEGATION = re.compile(r"\b(no|not|never|whether)\b|\bhours\b", re.I)
@@ -419,7 +419,8 @@ def test_other_letters_state_weak_short_term_evidence(letters: LetterCache, name
     made = letters[name]
     subject, sentence = _strength_sentence(made)
     assert subject == made.letter.review.condition.short_name
-    assert "limited (weak) evidence of short-term relief" in sentence
+    assert "limited (weak or no) evidence" in sentence
+    assert "for immediate relief only" in sentence
     assert "no evidence of intermediate- or long-term relief" in sentence
     assert "moderate" not in sentence
     # "moderate" may appear only for the guideline's dose-response finding, never for this

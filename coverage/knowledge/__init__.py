@@ -117,6 +117,9 @@ class DenialCode(_Strict):
     carc: str = Field(pattern=r"^\d{1,3}$")
     meaning: str
     category: str
+    wording_verified: bool = Field(
+        default=False, description="the X12 wording was checked: the meaning may print"
+    )
 
 
 class KnowledgeBase(_Strict):
