@@ -224,6 +224,7 @@ def test_appeal_without_denial_is_blocked(tmp_path: Path) -> None:
 def test_unknown_reason_is_blocked(tmp_path: Path) -> None:
     case = yaml.safe_load((APPEALS / "experimental.yaml").read_text())
     case["denial"]["carc_codes"] = ["CO-999"]
+    case["denial"].pop("reasons", None)
     (tmp_path / "practice.yaml").write_text((ROOT / "examples" / "practice.yaml").read_text())
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(case, sort_keys=False))
