@@ -65,6 +65,24 @@ TodayOpt = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from coverage.audit import TOOL_VERSION
+
+        typer.echo(f"ketamine-letters {TOOL_VERSION}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Prepare letters of medical necessity and appeal letters for IV ketamine infusion."""
+
+
 def _err(line: str) -> None:
     typer.echo(line, err=True)
 
@@ -127,7 +145,42 @@ def _print_findings(review, file: str, as_json: bool, extra: Callable[[], dict] 
     typer.echo(f"  {verdict} ({blocked} blocking, {len(review.advisory)} advisory)")
 
 
-@app.command()
+@app.command(short_help="A commented starter case file to fill in.")
+def new(
+    condition: Annotated[
+        str,
+        typer.Option(
+            "--condition",
+            help="crps, crps-2, phn, pdpn, peripheral-neuropathy or fibromyalgia.",
+        ),
+    ] = "crps",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Case file to create.")] = Path(
+        "case.yaml"
+    ),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing file.")
+    ] = False,
+) -> None:
+    """Create a commented starter case file to fill in from the medical record.
+
+    Example: ketamine-letters new --condition crps -o case.yaml
+    """
+    from coverage.files import write_atomic
+    from coverage.starter import STARTER_CONDITIONS, starter_case
+
+    if condition not in STARTER_CONDITIONS:
+        _err(f"--condition: '{condition}' is not one of {', '.join(STARTER_CONDITIONS)}")
+        raise typer.Exit(2)
+    if output.exists() and not overwrite:
+        _err(f"{output}: already exists; choose another name or pass --overwrite")
+        raise typer.Exit(2)
+    with reported_errors():
+        write_atomic(output, starter_case(condition).encode("utf-8"))
+    typer.echo(f"wrote {output}: fill in every field marked FILL-IN, then run "
+               f"`ketamine-letters check {output}`")
+
+
+@app.command(short_help="Readiness review of a case: exit 0 ready, 2 blocked.")
 def check(
     case_file: CaseArg,
     practice: PracticeOpt = None,
@@ -142,10 +195,22 @@ def check(
 
     Example: ketamine-letters check examples/crps-1.yaml
     """
+    from coverage.errors import InputError
     from coverage.letters import load_inputs, review
 
     with reported_errors():
-        inputs = load_inputs(case_file, practice, code_set)
+        try:
+            inputs = load_inputs(case_file, practice, code_set)
+        except InputError as exc:
+            if not json_output:
+                raise
+            import json
+
+            problems = [{"file": p.file, "field": p.field, "message": p.message}
+                        for p in exc.problems]
+            typer.echo(json.dumps({"file": str(case_file), "ok": False, "errors": problems},
+                                  indent=2))
+            raise typer.Exit(2) from None
         kind = "appeal" if inputs.case.denial is not None else "lmn"
         result = review(inputs, _today(today), kind)
         extra = None
@@ -202,7 +267,7 @@ OutputOpt = Annotated[
 ]
 
 
-@app.command()
+@app.command(short_help="Letter of medical necessity (draft PDF).")
 def letter(
     case_file: CaseArg,
     output: OutputOpt = None,
@@ -220,7 +285,7 @@ def letter(
     _write_letter("lmn", case_file, output, practice, code_set, today, templates=templates)
 
 
-@app.command()
+@app.command(short_help="Appeal of a denial (draft PDF); prints the filing deadline.")
 def appeal(
     case_file: CaseArg,
     output: OutputOpt = None,
@@ -279,7 +344,9 @@ def _resolve_kind(kind: str, inputs) -> str:
     return kind
 
 
-@app.command("demo-identity")
+@app.command(
+    "demo-identity", short_help="Self-signed test signing identity for a case's prescriber."
+)
 def demo_identity(
     for_case: Annotated[
         Path, typer.Option("--for-case", help="Case file whose prescriber the identity is for.")
@@ -311,7 +378,7 @@ def demo_identity(
                    f"(NPI {physician.npi}), valid {valid_days} days")
 
 
-@app.command()
+@app.command(short_help="Physician: final letter from the case, digitally signed.")
 def sign(
     case_file: CaseArg,
     output: Annotated[Path, typer.Option("-o", "--output", help="Signed PDF to write.")],
@@ -376,7 +443,7 @@ def sign(
                    f"at {now:%Y-%m-%d %H:%M} UTC")
 
 
-@app.command()
+@app.command(short_help="Who signed a PDF, when, and whether it changed since.")
 def verify(
     pdf_file: Annotated[Path, typer.Argument(help="Signed letter (PDF).")],
     trust: Annotated[
@@ -398,15 +465,20 @@ def verify(
         try:
             data = pdf_file.read_bytes()
             roots = [p.read_bytes() for p in trust or []]
+        except FileNotFoundError as exc:
+            raise InputError.one(str(exc.filename), "", "file not found") from None
+        except IsADirectoryError as exc:
+            raise InputError.one(str(exc.filename), "", "is a folder, not a file") from None
         except OSError as exc:
-            raise InputError.one(str(exc.filename), "", "cannot be read") from None
+            message = f"cannot be read ({exc.strerror})"
+            raise InputError.one(str(exc.filename), "", message) from None
         result = verify_pdf(data, str(pdf_file), trust_roots=roots)
         for line in result.lines():
             typer.echo(line)
     raise typer.Exit(0 if result.ok else 1)
 
 
-@app.command()
+@app.command(short_help="List the audit log, or check whether a file was produced here.")
 def audit(
     check_file: Annotated[
         Path | None,
@@ -444,13 +516,16 @@ def audit(
                            f"{event.time}{who}")
             raise typer.Exit(0)
         events = audit_log.events(path)
-        typer.echo(f"audit log: {path} ({len(events)} events)")
+        typer.echo(f"audit log: {path} ({len(events)} events; lmn = letter of medical "
+                   "necessity; hashes are SHA-256, first 12 digits)")
+        typer.echo(f"{'time (UTC)':<25}  {'command':<7} {'kind':<6} {'case file':<12}  "
+                   f"{'output':<12}  signer")
         for e in events:
-            typer.echo(f"{e.time}  {e.command:<6} {e.kind:<6} case {e.case_sha256[:12]}  "
-                       f"output {e.output_sha256[:12]}  {e.signer or '-'}")
+            typer.echo(f"{e.time:<25}  {e.command:<7} {e.kind:<6} {e.case_sha256[:12]}  "
+                       f"{e.output_sha256[:12]}  {e.signer or '-'}")
 
 
-@app.command()
+@app.command(short_help="A folder of cases -> letters, a report and a summary.")
 def batch(
     cases: Annotated[Path, typer.Argument(help="Folder of case files (searched recursively).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the letters.")],
@@ -528,7 +603,7 @@ def _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force, practi
                          today=day, on_result=update)
 
 
-@app.command()
+@app.command(short_help="JSON Schema of the case file, for editors.")
 def schema() -> None:
     """Print the JSON Schema of the case file, for editors that validate YAML/JSON.
 
@@ -539,41 +614,6 @@ def schema() -> None:
     from coverage.case import Case
 
     typer.echo(json.dumps(Case.model_json_schema(), indent=2))
-
-
-@app.command()
-def new(
-    condition: Annotated[
-        str,
-        typer.Option(
-            "--condition",
-            help="crps, crps-2, phn, pdpn, peripheral-neuropathy or fibromyalgia.",
-        ),
-    ] = "crps",
-    output: Annotated[Path, typer.Option("-o", "--output", help="Case file to create.")] = Path(
-        "case.yaml"
-    ),
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing file.")
-    ] = False,
-) -> None:
-    """Create a commented starter case file to fill in from the medical record.
-
-    Example: ketamine-letters new --condition crps -o case.yaml
-    """
-    from coverage.files import write_atomic
-    from coverage.starter import STARTER_CONDITIONS, starter_case
-
-    if condition not in STARTER_CONDITIONS:
-        _err(f"--condition: '{condition}' is not one of {', '.join(STARTER_CONDITIONS)}")
-        raise typer.Exit(2)
-    if output.exists() and not overwrite:
-        _err(f"{output}: already exists; choose another name or pass --overwrite")
-        raise typer.Exit(2)
-    with reported_errors():
-        write_atomic(output, starter_case(condition).encode("utf-8"))
-    typer.echo(f"wrote {output}: fill in every field marked FILL-IN, then run "
-               f"`ketamine-letters check {output}`")
 
 
 def main() -> None:

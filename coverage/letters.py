@@ -177,8 +177,9 @@ def _signature_image(inputs: Inputs) -> str | None:
     if not path.is_absolute():
         path = Path(inputs.practice_file).parent / path
     if not path.is_file():
-        raise InputError.one(inputs.practice_file, "physicians.signature_image",
-                             f"{path} not found")
+        index = inputs.practice.physicians.index(inputs.physician)
+        raise InputError.one(inputs.practice_file, f"physicians[{index}].signature_image",
+                             f"{path} not found; put the image there or delete the line")
     return str(path)
 
 

@@ -339,7 +339,7 @@ def signed_lines(who: Identity | Physician, when: datetime) -> tuple[str, ...]:
     else:  # long names get lines of their own
         lines = ["Digitally signed by", *textwrap.wrap(name, LINE_LIMIT, break_on_hyphens=False)]
     lines.append(f"NPI {npi} · {_minute(when)}" if npi else _minute(when))
-    lines.append("Verify: ketamine-letters verify <this PDF>")
+    lines.append("Digital signature (PAdES): any PDF reader can check it")
     return tuple(lines)
 
 

@@ -192,7 +192,7 @@ def test_signed_lines_name_npi_and_time(chen_identity, chen):
     assert lines[0] == "Digitally signed by Elena Chen, MD"
     assert "NPI 1234567893" in lines[1]
     assert "2026-11-25 14:03 UTC" in lines[1]
-    assert any("verify" in line for line in lines)
+    assert any("PDF reader can check it" in line for line in lines)
     assert all(len(line) <= 60 for line in lines)
     assert signing.signed_lines(chen, NOW) == lines
     # the time is shown in UTC whatever zone the caller used
