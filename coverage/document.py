@@ -163,6 +163,7 @@ def template_environment(override: Path | None = None):
         environment_class = SandboxedEnvironment
     env = environment_class(
         loader=ChoiceLoader(loaders),
+        auto_reload=False,  # templates do not change while a process runs: no stat per letter
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

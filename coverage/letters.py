@@ -111,7 +111,7 @@ def make_letter(
     """Review, compose and render one letter; refuses when the review blocks."""
     from coverage.compose import compose_letter
     from coverage.document import render_blocks
-    from coverage.render_pdf import Furniture, SignatureText, render_pdf
+    from coverage.render_pdf import render_pdf
 
     result = review(inputs, today, kind, force)
     if not result.ok:
@@ -126,6 +126,19 @@ def make_letter(
 
         context = compose_appeal(inputs, context, letter_date)
     blocks = render_blocks(LETTER_KINDS[kind], context, templates)
+    furniture = page_furniture(inputs, kind, context.header, signed=bool(signed_lines))
+    signature = signature_text(inputs, signed_lines)
+    rendered = render_pdf(blocks, furniture, signature)
+    return Letter(
+        rendered.pdf, rendered.pages, result, context, rendered.signature.page,
+        rendered.signature.box,
+    )
+
+
+def page_furniture(inputs: Inputs, kind: str, header: str, signed: bool):
+    """Letterhead, page header and footer, PDF metadata: everything around the words."""
+    from coverage.render_pdf import Furniture
+
     practice = inputs.practice
     address = practice.address
     contact = [f"Phone {practice.phone}"]
@@ -134,14 +147,11 @@ def make_letter(
     if practice.email:
         contact.append(practice.email)
     physician = inputs.physician
-    furniture = Furniture(
+    street = ", ".join([*address.lines, f"{address.city}, {address.state} {address.postal_code}"])
+    return Furniture(
         letterhead_name=_escape(practice.name),
-        letterhead_lines=(
-            _escape(", ".join([*address.lines, f"{address.city}, {address.state} "
-                               f"{address.postal_code}"])),
-            _escape("  ·  ".join(contact)),
-        ),
-        header=context.header,
+        letterhead_lines=(_escape(street), _escape("  ·  ".join(contact))),
+        header=header,
         footer=f"{practice.name}  ·  {physician.display_name}  ·  NPI {physician.npi}",
         title=f"{KIND_TITLES[kind]}: {inputs.case.case_id}",
         author=physician.display_name,
@@ -150,21 +160,23 @@ def make_letter(
             f"code set: {inputs.codes.release}; knowledge base: {inputs.kb.version}; "
             f"case: {inputs.case.case_id}"
         ),
-        draft=not signed_lines,
+        draft=not signed,
     )
-    signature = SignatureText(
+
+
+def signature_text(inputs: Inputs, signed_lines: tuple[str, ...] = ()):
+    """What the signature block says; the signed lines and image only on signed letters."""
+    from coverage.render_pdf import SignatureText
+
+    physician = inputs.physician
+    return SignatureText(
         lines=(
             physician.display_name,
             f"{physician.specialty}  ·  NPI {physician.npi}",
-            practice.name,
+            inputs.practice.name,
         ),
         signed_lines=signed_lines,
         image=_signature_image(inputs) if signed_lines else None,
-    )
-    rendered = render_pdf(blocks, furniture, signature)
-    return Letter(
-        rendered.pdf, rendered.pages, result, context, rendered.signature.page,
-        rendered.signature.box,
     )
 
 

@@ -27,28 +27,14 @@ CASE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~7x faster
-    """SafeLoader that refuses duplicate keys and keeps zero-padded numbers as text."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
-    loader.flatten_mapping(node)
-    seen: set[str] = set()
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
-            continue  # a complex key fails validation later, with its field named
-        if key_node.value in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key '{key_node.value}' appears twice", key_node.start_mark
-            )
-        seen.add(key_node.value)
-    return loader.construct_mapping(node)
+    """SafeLoader whose scalars keep zero-padded numbers and impossible dates as text."""
 
 
 def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int | str:
-    text = loader.construct_scalar(node)
+    text = node.value
     digits = text.lstrip("+-").replace("_", "")
     if len(digits) > 1 and digits.startswith("0") and digits.isdigit():
-        return text
+        return text  # member_id: 0123 must stay "0123" (YAML 1.1 would read octal 83)
     return yaml.SafeLoader.construct_yaml_int(loader, node)
 
 
@@ -57,7 +43,54 @@ def _construct_timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> object
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
     except ValueError:
-        return loader.construct_scalar(node)
+        return node.value
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
+
+
+def _build(loader: _StrictLoader, node: yaml.Node) -> Any:
+    """Plain data from a composed YAML node tree, NFC text, duplicate keys refused.
+
+    A direct walk instead of PyYAML's generic constructor: a case file is maps, lists and
+    scalars, and this is about three times faster, which matters in batches.
+    """
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == _STR:
+            return unicodedata.normalize("NFC", node.value)
+        construct = loader.yaml_constructors.get(node.tag) or loader.yaml_constructors[None]
+        value = construct(loader, node)
+        return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        return [_build(loader, item) for item in node.value]
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+        loader.flatten_mapping(node)  # YAML merge keys (<<)
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key = _build(loader, key_node)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a plain name", key_node.start_mark
+                )
+            if key in out:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice", key_node.start_mark
+                )
+            out[key] = _build(loader, value_node)
+        return out
+    return _nfc(loader.construct_object(node, deep=True))  # other tags: PyYAML's safe rules
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        return None if node is None else _build(loader, node)
+    finally:
+        loader.dispose()
 
 
 def _nfc(data: Any) -> Any:
@@ -69,11 +102,6 @@ def _nfc(data: Any) -> Any:
     if isinstance(data, list):
         return [_nfc(v) for v in data]
     return data
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def read_data(path: Path) -> Any:
@@ -96,7 +124,7 @@ def read_data(path: Path) -> Any:
             where = f"line {exc.lineno}, column {exc.colno}"
             raise InputError.one(name, where, f"not valid JSON: {exc.msg}") from None
     try:
-        return _nfc(yaml.load(text, Loader=_StrictLoader))
+        return _load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
