@@ -88,7 +88,6 @@ class TherapyRow:
 class ClassSummary:
     label: str
     agents: list[str]
-    outcomes: str
 
 
 @dataclass(frozen=True)
@@ -135,8 +134,6 @@ class LetterContext:
     measures: list[str]
     therapies: list[TherapyRow]
     class_summary: list[ClassSummary]
-    standard_classes_tried: list[str]
-    standard_classes_untried: list[str]
     evidence: list[EvidenceLine]
     caveats: list[str]
     ref: dict[str, int]
@@ -146,12 +143,10 @@ class LetterContext:
     place_of_service: str
     threshold_meaning: str
     safety: list[tuple[str, str]]
-    safety_concerns: list[tuple[str, str]]
     is_medicare: bool
     response_relief_percent: int | None
     enclosures: list[str]
     code_set_release: str
-    knowledge_version: str
     header: str
     mechanism_cites: str
     standard_cites: str
@@ -230,8 +225,7 @@ def _therapy_rows(case: Case, kb: KnowledgeBase) -> tuple[list[TherapyRow], list
         )
     summary = []
     for label, items in by_class.items():
-        outcomes = sorted({OUTCOME_LABELS[t.outcome].lower() for t in items})
-        summary.append(ClassSummary(label, [t.agent for t in items], ", ".join(outcomes)))
+        summary.append(ClassSummary(label, [t.agent for t in items]))
     return rows, summary
 
 
@@ -290,11 +284,6 @@ def compose_letter(
     latest = scores[-1] if scores else None
 
     therapies, class_summary = _therapy_rows(case, kb)
-    tried = {therapy_class_key(t, kb) for t in case.prior_therapies}
-    standard_tried = [kb.therapy_classes[k].label for k in condition.standard_classes if k in tried]
-    standard_untried = [
-        kb.therapy_classes[k].label for k in condition.standard_classes if k not in tried
-    ]
 
     guideline = condition.evidence[0].citation
     evidence = [  # the guideline's own rating is stated once, in the sentence above the list
@@ -303,7 +292,7 @@ def compose_letter(
         if use.citation != guideline
     ]
     caveats = [
-        EvidenceLine(0, caveat.text + _cite_marks([numbering.cite(c) for c in caveat.citations]))
+        caveat.text + _cite_marks([numbering.cite(c) for c in caveat.citations])
         for caveat in condition.caveats
     ]
     standard_cites = _cite_marks([numbering.cite(c) for c in condition.standard_classes_citations])
@@ -327,14 +316,12 @@ def compose_letter(
     billing.append(BillingRow("HCPCS", drug.code, drug.description, drug.units,
                               drug.units * plan.infusions, pointer_all))
 
-    safety, concerns = [], []
+    safety = []
     for name, label in SAFETY_LABELS.items():
         item = getattr(case.safety, name)
         if item is not None and item.reviewed:
             text = item.finding or "reviewed; nothing of concern recorded"
             safety.append((label, text))
-            if item.concern:
-                concerns.append((label, text))
 
     relief = None
     if case.ketamine_response and case.ketamine_response.pain_before > 0:
@@ -372,10 +359,8 @@ def compose_letter(
         ],
         therapies=therapies,
         class_summary=class_summary,
-        standard_classes_tried=standard_tried,
-        standard_classes_untried=standard_untried,
         evidence=evidence,
-        caveats=[c.statement for c in caveats],
+        caveats=caveats,
         ref=ref,
         references=numbering.references(),
         dose_mg=f"{dose_mg:g}",
@@ -383,12 +368,10 @@ def compose_letter(
         place_of_service=f"{plan.place_of_service} ({PLACES_OF_SERVICE[plan.place_of_service]})",
         threshold_meaning=_threshold_meaning(plan.response_threshold_percent),
         safety=safety,
-        safety_concerns=concerns,
         is_medicare=is_medicare,
         response_relief_percent=relief,
         enclosures=list(case.enclosures),
         code_set_release=codes.release,
-        knowledge_version=kb.version,
         header=f"{name}  ·  DOB {dob:%m/%d/%Y}  ·  Member ID {case.patient.member_id}",
         mechanism_cites=mechanism_cites,
         standard_cites=standard_cites,
