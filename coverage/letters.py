@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coverage.case import Case
 from coverage.codes import CodeSet, load_code_set
@@ -18,6 +19,9 @@ from coverage.knowledge import KnowledgeBase, load_knowledge
 from coverage.loading import find_practice, load_case, load_practice, resolve_prescriber
 from coverage.practice import Physician, Practice
 from coverage.review import Review, review_case
+
+if TYPE_CHECKING:  # reportlab loads only when a letter is rendered
+    from coverage.render_pdf import Typesetter
 
 LETTER_KINDS = {"lmn": "lmn.xml.j2", "appeal": "appeal.xml.j2"}
 KIND_TITLES = {"lmn": "Letter of medical necessity", "appeal": "Appeal of denial"}
@@ -107,8 +111,13 @@ def make_letter(
     signed_lines: tuple[str, ...] = (),
     force: bool = False,
     templates: Path | None = None,
+    typesetter: Typesetter | None = None,
 ) -> Letter:
-    """Review, compose and render one letter; refuses when the review blocks."""
+    """Review, compose and render one letter; refuses when the review blocks.
+
+    A batch passes one ``typesetter`` to all its letters, so the paragraphs they share are
+    parsed and broken into lines once.
+    """
     from coverage.compose import compose_letter
     from coverage.document import render_blocks
     from coverage.render_pdf import render_pdf
@@ -128,7 +137,7 @@ def make_letter(
     blocks = render_blocks(LETTER_KINDS[kind], context, templates)
     furniture = page_furniture(inputs, kind, context.header, signed=bool(signed_lines))
     signature = signature_text(inputs, signed_lines)
-    rendered = render_pdf(blocks, furniture, signature)
+    rendered = render_pdf(blocks, furniture, signature, typesetter)
     return Letter(
         rendered.pdf, rendered.pages, result, context, rendered.signature.page,
         rendered.signature.box,

@@ -34,6 +34,7 @@ from reportlab.platypus import Paragraph as _ReportlabParagraph
 from reportlab.platypus import Table as RLTable
 from reportlab.platypus import TableStyle as RLTableStyle
 from reportlab.platypus.flowables import HRFlowable
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from coverage import document as doc
 from coverage.fonts import BOLD, REGULAR, register_fonts
@@ -89,19 +90,80 @@ class Rendered:
 
 
 class RLParagraph(_ReportlabParagraph):
-    """A paragraph that breaks its lines once per width.
+    """A paragraph that breaks its lines once per width, or takes them from a Typesetter.
 
     Platypus asks for a paragraph's size more than once at the same width (keep-with-next
     groups, table rows, page-fit checks), and line breaking is most of the layout time: the
     result for a width is kept. ``wrap`` depends only on the width, the text and the style.
     """
 
+    _line_cache: dict | None = None
+    _cache_key: tuple[str, str] | None = None
+
     def wrap(self, availWidth, availHeight):
         if self.__dict__.get("_wrapped_width") == availWidth and "blPara" in self.__dict__:
             return self.width, self.height
+        cache = self._line_cache
+        if cache is not None:
+            hit = cache.get((self._cache_key, availWidth))
+            if hit is not None:
+                self.blPara, self.height, self._wrapWidths, self.frags = hit
+                self.width = self._wrapped_width = availWidth
+                return availWidth, self.height
         size = super().wrap(availWidth, availHeight)
-        self._wrapped_width = availWidth
+        if "blPara" in self.__dict__:
+            self._wrapped_width = availWidth
+            if cache is not None:
+                cache[(self._cache_key, availWidth)] = (
+                    self.blPara, self.height, self._wrapWidths, self.frags
+                )
         return size
+
+    def split(self, availWidth, availHeight):
+        # reportlab's split edits the words of the lines it splits: a shared paragraph is
+        # parsed and broken afresh, so that what the Typesetter holds stays as it was made
+        if self._line_cache is not None:
+            self._line_cache = None
+            for name in ("blPara", "_wrapped_width"):
+                self.__dict__.pop(name, None)
+            self._setup(self.text, self.style, self.bulletText, None, cleanBlockQuotedText)
+            self.wrap(availWidth, availHeight)
+        return super().split(availWidth, availHeight)
+
+
+class Typesetter:
+    """Paragraph styles, and the parsing and line breaking already done with them.
+
+    The letters of one batch repeat most of their paragraphs word for word (evidence,
+    plan, safety and billing tables, references), and parsing the markup and breaking the
+    lines is about half of the layout time. A Typesetter does that once per (style, text)
+    and width; each letter still gets new paragraph objects. Reportlab only reads what is
+    shared, except when it splits a paragraph across pages, which works on a private copy.
+    Both caches are emptied when either reaches ``limit`` entries (checked as paragraphs are
+    made, so the line cache may pass it by one letter's paragraphs): memory stays flat.
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self.styles = _styles()
+        self._limit = limit
+        self._parsed: dict[tuple[str, str], tuple] = {}
+        self._lines: dict = {}
+
+    def paragraph(self, text: str, style: str = "body") -> RLParagraph:
+        """A new paragraph of ``text`` (reportlab markup) in the named style."""
+        key = (style, text)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            if len(self._parsed) >= self._limit or len(self._lines) >= self._limit:
+                self._parsed.clear()
+                self._lines.clear()
+            fresh = RLParagraph(text, self.styles[style])
+            parsed = self._parsed[key] = (fresh.style, fresh.frags, fresh.bulletText)
+        else:
+            fresh = RLParagraph(text, parsed[0], bulletText=parsed[2], frags=parsed[1])
+        fresh._line_cache = self._lines
+        fresh._cache_key = key
+        return fresh
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -127,7 +189,10 @@ def _styles() -> dict[str, ParagraphStyle]:
         ),
         "field": ParagraphStyle("field", parent=base, spaceAfter=0, leading=13.5),
         "address": ParagraphStyle("address", parent=base, spaceAfter=0, leading=13.5),
-        "ref": ParagraphStyle("ref", parent=base, fontSize=8.3, leading=10.2, spaceAfter=1.5),
+        "ref": ParagraphStyle(
+            "ref", parent=base, fontSize=8.3, leading=10.2, spaceAfter=1.5, leftIndent=16,
+            firstLineIndent=-16, alignment=TA_LEFT,
+        ),
         "letterhead": ParagraphStyle(
             "letterhead", parent=base, fontName=BOLD, fontSize=15, leading=18, spaceAfter=1
         ),
@@ -233,13 +298,13 @@ def _draw_page(furniture: Furniture):
     return on_page
 
 
-def _table(block: doc.Table, styles) -> RLTable:
+def _table(block: doc.Table, ts: Typesetter) -> RLTable:
     total = sum(block.widths) or 1.0
     widths = [CONTENT_WIDTH * w / total for w in block.widths] or None
     rows = []
     for index, row in enumerate(block.rows):
-        style = styles["cell_head"] if index < block.header_rows else styles["cell"]
-        rows.append([RLParagraph(cell, style) for cell in row])
+        style = "cell_head" if index < block.header_rows else "cell"
+        rows.append([ts.paragraph(cell, style) for cell in row])
     table = RLTable(rows, colWidths=widths, repeatRows=block.header_rows, hAlign="LEFT")
     table.setStyle(
         RLTableStyle(
@@ -268,11 +333,17 @@ def build_flowables(
     furniture: Furniture,
     signature: SignatureText,
     placement: SignaturePlacement,
+    typesetter: Typesetter | None = None,
 ) -> list[Flowable]:
-    """Map document blocks to Platypus flowables (the layout decisions live here)."""
-    styles = _styles()
-    story: list[Flowable] = [RLParagraph(furniture.letterhead_name, styles["letterhead"])]
-    story += [RLParagraph(line, styles["letterhead_line"]) for line in furniture.letterhead_lines]
+    """Map document blocks to Platypus flowables (the layout decisions live here).
+
+    Pass the same ``typesetter`` for the letters of a batch; without one, each call
+    starts afresh (a single letter gains nothing from sharing).
+    """
+    ts = typesetter or Typesetter()
+    styles = ts.styles
+    story: list[Flowable] = [ts.paragraph(furniture.letterhead_name, "letterhead")]
+    story += [ts.paragraph(line, "letterhead_line") for line in furniture.letterhead_lines]
     story.append(HRFlowable(width="100%", thickness=1.2, color=colors.black, spaceBefore=5,
                             spaceAfter=10))
     for block in blocks:
@@ -280,15 +351,16 @@ def build_flowables(
             # never start a section in the last lines of a page: keepWithNext cannot hold a
             # heading to a list or a kept-together table, so leave room for some of it
             story.append(CondPageBreak(HEADING_ROOM))
-            story.append(RLParagraph(block.text, styles["heading"]))
+            story.append(ts.paragraph(block.text, "heading"))
         elif isinstance(block, doc.Paragraph):
-            story.append(RLParagraph(block.markup, styles.get(block.style, styles["body"])))
+            style = block.style if block.style in styles else "body"
+            story.append(ts.paragraph(block.markup, style))
         elif isinstance(block, doc.Bullets):
-            items = [ListItem(RLParagraph(i, styles["body"]), leftIndent=14) for i in block.items]
+            items = [ListItem(ts.paragraph(i), leftIndent=14) for i in block.items]
             story.append(ListFlowable(items, bulletType="bullet", start="•", leftIndent=14,
                                       bulletFontName=REGULAR, bulletFontSize=9))
         elif isinstance(block, doc.Table):
-            table = _table(block, styles)
+            table = _table(block, ts)
             lead_in = story[-1] if story and isinstance(story[-1], RLParagraph) else None
             if lead_in is None or not _ends_with_colon(lead_in):
                 story.append(table)
@@ -296,14 +368,14 @@ def build_flowables(
             # the table stays with its lead-in, and with the section heading above it
             # (reportlab's keepWithNext cannot reach into a KeepTogether)
             group = [story.pop()]
-            if story and getattr(story[-1], "style", None) is styles["heading"]:
+            if story and getattr(getattr(story[-1], "style", None), "name", None) == "heading":
                 group.insert(0, story.pop())
             if len(block.rows) <= SMALL_TABLE_ROWS:
                 story.append(KeepTogether([*group, table]))
             else:  # a long table may split, but starts only where a few rows fit below
                 story += [CondPageBreak(LONG_TABLE_START), *group, table]
         elif isinstance(block, doc.Fields):
-            rows = [[RLParagraph(label, styles["field_label"]), RLParagraph(value, styles["field"])]
+            rows = [[ts.paragraph(label, "field_label"), ts.paragraph(value, "field")]
                     for label, value in block.pairs]
             table = RLTable(rows, colWidths=[1.25 * inch, CONTENT_WIDTH - 1.25 * inch],
                             hAlign="LEFT")
@@ -317,7 +389,7 @@ def build_flowables(
             table.spaceAfter = 12
             story.append(table)
         elif isinstance(block, doc.Address):
-            story += [RLParagraph(line, styles["address"]) for line in block.lines]
+            story += [ts.paragraph(line, "address") for line in block.lines]
             story.append(Spacer(1, 12))
         elif isinstance(block, doc.Signature):
             # the signature shares its page with the attestation it signs
@@ -327,10 +399,8 @@ def build_flowables(
             story.append(KeepTogether(kept))
             story.append(Spacer(1, 8))
         elif isinstance(block, doc.References):
-            for number, text in block.items:
-                style = ParagraphStyle("r", parent=styles["ref"], leftIndent=16,
-                                       firstLineIndent=-16, alignment=TA_LEFT)
-                story.append(RLParagraph(f"{number}.&nbsp;&nbsp;{text}", style))
+            story += [ts.paragraph(f"{number}.&nbsp;&nbsp;{text}", "ref")
+                      for number, text in block.items]
     return story
 
 
@@ -363,10 +433,11 @@ def render_pdf(
     blocks: list[doc.Block],
     furniture: Furniture,
     signature: SignatureText,
+    typesetter: Typesetter | None = None,
 ) -> Rendered:
     """Blocks -> PDF bytes, with where the signature box landed."""
     register_fonts()
     placement = SignaturePlacement()
-    story = build_flowables(blocks, furniture, signature, placement)
+    story = build_flowables(blocks, furniture, signature, placement, typesetter)
     pdf, pages = layout(story, furniture)
     return Rendered(pdf, pages, placement)

@@ -29,3 +29,66 @@ def test_page_total_is_filled_in_on_every_page() -> None:
     assert len(pages) == letter.pages
     for number, page in enumerate(pages, start=1):
         assert f"Page {number} of {letter.pages}" in page.extract_text()
+
+
+def _example_letters() -> list[tuple[Path, str]]:
+    """Every example that makes a letter: each case as an LMN, each denial also as an appeal."""
+    cases = sorted(p for p in (ROOT / "examples").glob("*.yaml")
+                   if p.name not in {"practice.yaml", "blocked-oral-route.yaml"})
+    appeals = sorted((ROOT / "examples" / "appeals").glob("*.yaml"))
+    return ([(p, "lmn") for p in cases] + [(p, "appeal") for p in appeals]
+            + [(p, "lmn") for p in appeals[:3]])
+
+
+def test_a_shared_typesetter_gives_the_same_bytes_in_any_order(monkeypatch) -> None:
+    """Batch workers share one Typesetter; every letter must come out as if made alone."""
+    today = date(2026, 11, 25)
+    letters = [(load_inputs(path), kind) for path, kind in _example_letters()]
+    alone = [make_letter(inputs, today, kind, force=True).pdf for inputs, kind in letters]
+
+    splits = []
+    split = render_pdf.RLParagraph.split
+
+    def counting_split(self, width, height):
+        splits.append(self._line_cache is not None)
+        return split(self, width, height)
+
+    monkeypatch.setattr(render_pdf.RLParagraph, "split", counting_split)
+    for order in (range(len(letters)), reversed(range(len(letters)))):
+        shared = render_pdf.Typesetter()
+        for index in order:
+            inputs, kind = letters[index]
+            pdf = make_letter(inputs, today, kind, force=True, typesetter=shared).pdf
+            assert pdf == alone[index], (letters[index][0].name, kind)
+    assert any(splits), "no shared paragraph was split across pages: the test lost its edge"
+
+
+def test_a_shared_typesetter_breaks_each_repeated_paragraph_once(monkeypatch) -> None:
+    calls = []
+    break_lines = render_pdf._ReportlabParagraph.breakLines
+
+    def counting(self, widths):
+        calls.append(1)
+        return break_lines(self, widths)
+
+    monkeypatch.setattr(render_pdf._ReportlabParagraph, "breakLines", counting)
+    inputs = load_inputs(ROOT / "examples" / "crps-1.yaml")
+    shared = render_pdf.Typesetter()
+    make_letter(inputs, date(2026, 11, 25), typesetter=shared)
+    first = len(calls)
+    calls.clear()
+    make_letter(inputs, date(2026, 11, 25), typesetter=shared)
+    assert first > 100
+    assert len(calls) < first / 10  # only paragraphs split across pages are broken again
+
+
+def test_a_typesetter_stays_within_its_limit() -> None:
+    shared = render_pdf.Typesetter(limit=40)
+    today = date(2026, 11, 25)
+    for path, kind in _example_letters()[:4]:
+        inputs = load_inputs(path)
+        assert make_letter(inputs, today, kind, typesetter=shared).pdf == make_letter(
+            inputs, today, kind).pdf
+        assert len(shared._parsed) <= 40
+        # line breaks are added while a letter is laid out: at most one letter's worth over
+        assert len(shared._lines) <= 40 + 300
