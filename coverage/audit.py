@@ -85,14 +85,23 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def record(path: Path, event: Event) -> None:
+    record_many(path, [event])
+
+
+def record_many(path: Path, new_events: list[Event]) -> None:
+    """Append events in one transaction: all of them are recorded, or none (AuditError).
+
+    A batch records the letters of each finished chunk together: one commit (and one disk
+    sync) per chunk rather than per letter.
+    """
     connection = _connect(path)
     try:
         with connection:
-            connection.execute(
+            connection.executemany(
                 "INSERT INTO events (time, command, kind, case_sha256, output_sha256, signer,"
                 " tool_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event.time, event.command, event.kind, event.case_sha256, event.output_sha256,
-                 event.signer, event.tool_version),
+                [(e.time, e.command, e.kind, e.case_sha256, e.output_sha256, e.signer,
+                  e.tool_version) for e in new_events],
             )
     except sqlite3.Error as exc:
         raise AuditError(f"{path}: could not record the event ({exc})") from None
@@ -104,9 +113,15 @@ def record_event(practice, practice_file: str | None, *, command: str, kind: str
                  case_hash: str, output_hash: str, signer: str | None) -> Path:
     """Append one event for a letter written or signed; returns the log's path."""
     path = log_location(practice, practice_file)
-    now = datetime.now(UTC).replace(microsecond=0).isoformat()
-    record(path, Event(now, command, kind, case_hash, output_hash, signer, TOOL_VERSION))
+    record(path, new_event(command, kind, case_hash, output_hash, signer))
     return path
+
+
+def new_event(command: str, kind: str, case_hash: str, output_hash: str,
+              signer: str | None) -> Event:
+    """An event stamped now (UTC, whole seconds) with this tool's version."""
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    return Event(now, command, kind, case_hash, output_hash, signer, TOOL_VERSION)
 
 
 def events(path: Path) -> list[Event]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -51,9 +52,13 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coverage.errors import InputError, LetterError, ReviewBlocked
 from coverage.files import sha256_bytes, sha256_file, write_atomic
+
+if TYPE_CHECKING:  # reportlab loads in the workers, not in the parent's planning
+    from coverage.render_pdf import Typesetter
 
 KINDS = ("auto", "lmn", "appeal")
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -88,6 +93,7 @@ REPORT_COLUMNS = (
 SUFFIX_DIGITS = 10
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MAX_CHUNK = 8
+_POOL_BROKEN = "a worker process stopped unexpectedly (out of memory?)"
 _CHUNKS_IN_FLIGHT_PER_JOB = 2  # one running, one waiting: Ctrl-C stops soon
 
 OnResult = Callable[["CaseResult", int, int], None]
@@ -438,6 +444,7 @@ def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     from coverage.loading import load_practice
 
     register_fonts()
+    _worker_typesetter()
     load_knowledge()
     env = template_environment(None)
     for template in LETTER_KINDS.values():
@@ -481,6 +488,17 @@ def _peak_rss_kb() -> int | None:
     return peak // 1024 if sys.platform == "darwin" else peak  # macOS reports bytes
 
 
+@functools.cache
+def _worker_typesetter() -> Typesetter:
+    """The worker's one Typesetter: its letters share the layout of their common paragraphs.
+
+    Held for the life of the worker process like the code set; it bounds its own size.
+    """
+    from coverage.render_pdf import Typesetter
+
+    return Typesetter()
+
+
 def _work_one(task: _Task) -> CaseResult:
     """Load, review and render one case; write the letter into the staging folder."""
     from coverage.letters import make_letter
@@ -514,7 +532,7 @@ def _work_one(task: _Task) -> CaseResult:
     try:
         if sha256_file(Path(task.path)) != task.case_sha256:
             return done(findings=(f"{task.case_file}: changed while the batch ran; run it again",))
-        letter = make_letter(inputs, task.today, kind)
+        letter = make_letter(inputs, task.today, kind, typesetter=_worker_typesetter())
     except ReviewBlocked as exc:
         return done(status=BLOCKED, findings=tuple(
             f"{f.code} {f.field}: {f.message}" for f in exc.findings))
@@ -728,44 +746,56 @@ class _Run:
 
     # ---- results
 
-    def _settle(self, result: CaseResult) -> CaseResult:
-        """Record a result (and audit its letter) before anyone is told about it."""
-        if result.status == WRITTEN:
-            result = self._audit(result)
-        if result.worker_pid is not None and result.worker_peak_rss_kb is not None:
-            self.peak_rss[result.worker_pid] = max(
-                self.peak_rss.get(result.worker_pid, 0), result.worker_peak_rss_kb
-            )
-        self.results[result.case_file] = result
-        return result
+    def _settle(self, results: list[CaseResult]) -> list[CaseResult]:
+        """Record results (and audit their letters) before anyone is told about them."""
+        written: dict[Path, list[int]] = defaultdict(list)
+        for index, result in enumerate(results):
+            if result.status == WRITTEN:
+                written[self._practice_of[result.case_file]].append(index)
+        settled = list(results)
+        for practice_path, indexes in written.items():
+            failure = self._audit(practice_path, [results[i] for i in indexes])
+            for i in indexes if failure else ():
+                settled[i] = self._audit_failed(results[i], practice_path, failure)
+        for result in settled:
+            if result.worker_pid is not None and result.worker_peak_rss_kb is not None:
+                self.peak_rss[result.worker_pid] = max(
+                    self.peak_rss.get(result.worker_pid, 0), result.worker_peak_rss_kb
+                )
+            self.results[result.case_file] = result
+        return settled
 
     def _accept(self, results: list[CaseResult]) -> None:
         """Settle a batch of results, then report them (a Ctrl-C in on_result loses none)."""
-        settled = [self._settle(result) for result in results]
-        for result in settled:
+        for result in self._settle(results):
             self.done += 1
             if self.on_result is not None:
                 self.on_result(result, self.done, self.total)
 
-    def _audit(self, result: CaseResult) -> CaseResult:
-        from coverage.audit import record_event
+    def _audit(self, practice_path: Path, results: list[CaseResult]) -> LetterError | None:
+        """Log the letters of one practice in one transaction; the error if that failed."""
+        from coverage.audit import log_location, new_event, record_many
         from coverage.loading import load_practice
 
-        practice_path = self._practice_of[result.case_file]
         try:
             if practice_path not in self._practice_models:
                 self._practice_models[practice_path] = load_practice(practice_path)
-            record_event(self._practice_models[practice_path], str(practice_path),
-                         command="batch", kind=result.kind, case_hash=result.case_sha256,
-                         output_hash=result.output_sha256, signer=None)
+            log = log_location(self._practice_models[practice_path], str(practice_path))
+            record_many(log, [new_event("batch", r.kind, r.case_sha256, r.output_sha256, None)
+                              for r in results])
         except LetterError as exc:
-            (self.staging / _staged_name(result.case_file, result.kind)).unlink(missing_ok=True)
-            lines = [line.replace(str(practice_path), self._display_practice(practice_path))
-                     for line in exc.lines()]
-            return replace(result, status=FAILED, output_sha256=None, pages=None,
-                           findings=(f"{result.case_file}: letter not kept, the audit log "
-                                     "failed:", *lines))
-        return result
+            return exc
+        return None
+
+    def _audit_failed(self, result: CaseResult, practice_path: Path,
+                      error: LetterError) -> CaseResult:
+        """An unlogged letter is not kept: it is removed and the case reported failed."""
+        (self.staging / _staged_name(result.case_file, result.kind)).unlink(missing_ok=True)
+        lines = [line.replace(str(practice_path), self._display_practice(practice_path))
+                 for line in error.lines()]
+        return replace(result, status=FAILED, output_sha256=None, pages=None,
+                       findings=(f"{result.case_file}: letter not kept, the audit log "
+                                 "failed:", *lines))
 
     # ---- the run itself
 
@@ -804,9 +834,18 @@ class _Run:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (rich)
         executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
                                        initargs=(practices,))
+
+        def submit(chunk: list[_Task]) -> None:
+            if self.error == _POOL_BROKEN:
+                return  # what was never sent to the broken pool stays not_run
+            try:
+                in_flight[executor.submit(_work_chunk, chunk)] = chunk
+            except BrokenProcessPool:
+                self.error = _POOL_BROKEN
+
         try:
             for chunk in chunks:
-                in_flight[executor.submit(_work_chunk, chunk)] = chunk
+                submit(chunk)
                 if len(in_flight) >= jobs * _CHUNKS_IN_FLIGHT_PER_JOB:
                     break
             while in_flight:
@@ -815,7 +854,7 @@ class _Run:
                     chunk = in_flight.pop(future)
                     following = next(chunks, None)
                     if following is not None:
-                        in_flight[executor.submit(_work_chunk, following)] = following
+                        submit(following)
                     self._accept(self._chunk_results(future, chunk))
         except KeyboardInterrupt:
             self.interrupted = True
@@ -825,9 +864,8 @@ class _Run:
             executor.shutdown(wait=True, cancel_futures=True)
             for future, chunk in in_flight.items():
                 if future.done() and not future.cancelled():
-                    for result in self._chunk_results(future, chunk):
-                        if result.case_file not in self.results:
-                            self._settle(result)
+                    self._settle([result for result in self._chunk_results(future, chunk)
+                                  if result.case_file not in self.results])
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
 
@@ -835,7 +873,7 @@ class _Run:
         try:
             return future.result()
         except BrokenProcessPool:
-            self.error = "a worker process stopped unexpectedly (out of memory?)"
+            self.error = _POOL_BROKEN
         except Exception as exc:  # pickling trouble and the like: the chunk fails, not the run
             self.error = f"a worker failed ({type(exc).__name__})"
         return [

@@ -591,3 +591,61 @@ def test_result_line_names_the_case_file_and_first_problem():
     line = result_line(result, 7, 120)
     assert line.startswith("[  7/120] blocked")
     assert "sub/c.yaml (C-3, lmn): ROUTE_NOT_IV plan.route: refused (+1 more)" in line
+
+
+def test_an_audit_log_that_cannot_be_written_keeps_no_letter(mixed, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the log's folder should be", encoding="utf-8")
+    monkeypatch.setenv("KETAMINE_LETTERS_AUDIT_LOG", str(blocker / "audit.sqlite3"))
+    out = tmp_path / "letters"
+    summary = run(mixed, out, jobs=2)
+    results = by_file(summary)
+    for name in ("a.yaml", "sub/b.yaml", "sub/f.json"):
+        assert results[name].status == FAILED
+        assert results[name].findings[0] == f"{name}: letter not kept, the audit log failed:"
+        assert "audit log cannot be opened" in results[name].findings[1]
+    assert results["c.yaml"].status == BLOCKED
+    assert pdfs(out) == {}
+    assert summary.exit_code == 1
+    assert_report_matches_disk(out)
+    assert_clean(out)
+
+
+class _BrokenPool:
+    """A process pool whose workers die: the first chunks fail, later submits are refused."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.submitted = 0
+
+    def submit(self, function, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.submitted += 1
+        if self.submitted > 2:
+            raise BrokenProcessPool("a child process terminated abruptly")
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False) -> None:
+        pass
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_report_not_a_traceback(tmp_path, monkeypatch):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    for i in range(12):
+        write_case(cases / f"c{i:02d}.yaml", case_data(f"C-{i}", f"MEM{i:03d}"))
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", _BrokenPool)
+    out = tmp_path / "letters"
+    summary = run(cases, out, jobs=2)
+    statuses = [r.status for r in summary.results]
+    assert WRITTEN not in statuses
+    assert FAILED in statuses and NOT_RUN in statuses  # sent and lost; never sent
+    assert summary.error == "a worker process stopped unexpectedly (out of memory?)"
+    assert "  stopped early: a worker process stopped unexpectedly (out of memory?)" in (
+        summary.summary_lines())
+    assert summary.exit_code == 1
+    assert_report_matches_disk(out)
+    assert_clean(out)
