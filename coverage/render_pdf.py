@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from reportlab.lib import colors
@@ -97,7 +98,7 @@ class RLParagraph(_ReportlabParagraph):
     result for a width is kept. ``wrap`` depends only on the width, the text and the style.
     """
 
-    _line_cache: dict | None = None
+    _line_cache: _Recent | None = None
     _cache_key: tuple[str, str] | None = None
 
     def wrap(self, availWidth, availHeight):
@@ -114,9 +115,8 @@ class RLParagraph(_ReportlabParagraph):
         if "blPara" in self.__dict__:
             self._wrapped_width = availWidth
             if cache is not None:
-                cache[(self._cache_key, availWidth)] = (
-                    self.blPara, self.height, self._wrapWidths, self.frags
-                )
+                cache.put((self._cache_key, availWidth),
+                          (self.blPara, self.height, self._wrapWidths, self.frags))
         return size
 
     def split(self, availWidth, availHeight):
@@ -131,6 +131,29 @@ class RLParagraph(_ReportlabParagraph):
         return super().split(availWidth, availHeight)
 
 
+class _Recent:
+    """A mapping that keeps only its ``limit`` most recently used entries."""
+
+    def __init__(self, limit: int) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._limit = limit
+
+    def get(self, key):
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key, value) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self._limit:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Typesetter:
     """Paragraph styles, and the parsing and line breaking already done with them.
 
@@ -139,26 +162,22 @@ class Typesetter:
     lines is about half of the layout time. A Typesetter does that once per (style, text)
     and width; each letter still gets new paragraph objects. Reportlab only reads what is
     shared, except when it splits a paragraph across pages, which works on a private copy.
-    Both caches are emptied when either reaches ``limit`` entries (checked as paragraphs are
-    made, so the line cache may pass it by one letter's paragraphs): memory stays flat.
+    Each cache keeps its ``limit`` most recently used entries, so a worker's memory stays
+    flat however long the batch (one letter uses about 200 of each).
     """
 
-    def __init__(self, limit: int = 20_000) -> None:
+    def __init__(self, limit: int = 1_500) -> None:
         self.styles = _styles()
-        self._limit = limit
-        self._parsed: dict[tuple[str, str], tuple] = {}
-        self._lines: dict = {}
+        self._parsed = _Recent(limit)
+        self._lines = _Recent(limit)
 
     def paragraph(self, text: str, style: str = "body") -> RLParagraph:
         """A new paragraph of ``text`` (reportlab markup) in the named style."""
         key = (style, text)
         parsed = self._parsed.get(key)
         if parsed is None:
-            if len(self._parsed) >= self._limit or len(self._lines) >= self._limit:
-                self._parsed.clear()
-                self._lines.clear()
             fresh = RLParagraph(text, self.styles[style])
-            parsed = self._parsed[key] = (fresh.style, fresh.frags, fresh.bulletText)
+            self._parsed.put(key, (fresh.style, fresh.frags, fresh.bulletText))
         else:
             fresh = RLParagraph(text, parsed[0], bulletText=parsed[2], frags=parsed[1])
         fresh._line_cache = self._lines
