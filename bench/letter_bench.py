@@ -7,8 +7,10 @@ file (distinct names, IDs and weights; five prior therapies), so loading counts 
     python bench/letter_bench.py -n 500
 
 Prints medians; the machine's speed drifts, so pipeline and baseline runs are interleaved.
-The baseline is plain reportlab laying out the very same flowables (build_flowables + layout),
-so the ratio shows what load/review/compose/templates add on top of layout.
+Throughput is measured twice: each letter alone, as the `letter` command makes it, and with
+one shared Typesetter, as a batch makes them. The baseline of the ratio is plain reportlab
+laying out the very same flowables (build_flowables + layout), each letter alone, so the
+ratio shows what load/review/compose/templates add on top of layout.
 """
 
 from __future__ import annotations
@@ -116,6 +118,12 @@ def main() -> None:
         pages.append(make_letter(load_inputs(path), TODAY).pages)
     total = time.perf_counter() - start
 
+    shared = render_pdf.Typesetter()  # as `batch --jobs 1` and each batch worker run
+    start = time.perf_counter()
+    for path in files:
+        make_letter(load_inputs(path), TODAY, typesetter=shared)
+    total_shared = time.perf_counter() - start
+
     pipeline, plain = [], []
     pairs = list(zip(files, cases, strict=True))[: min(args.n, 100)]
     for index, (path, inputs) in enumerate(pairs):
@@ -132,7 +140,10 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"letters:                 {args.n} in one process "
           f"({statistics.median(pages):g} pages each, median; warm-up letter {warm.pages} pages)")
-    print(f"throughput:              {args.n / total:.1f} letters/second")
+    print(f"throughput:              {args.n / total:.1f} letters/second, each letter alone "
+          "(as `letter` runs)")
+    print(f"                         {args.n / total_shared:.1f} letters/second with one shared "
+          "Typesetter (as a batch runs)")
     print(f"per letter (median):     pipeline (case file -> PDF) "
           f"{statistics.median(pipeline) * 1000:.1f} ms, plain reportlab layout of the same "
           f"flowables {statistics.median(plain) * 1000:.1f} ms")
