@@ -10,15 +10,17 @@ How a run goes:
    are left out), sorted by relative path.
 2. In this process, for each case file: find its practice profile, hash both files and compare
    with the manifest (``<out>/.manifest.json``). A case whose letter is up to date (same case
-   hash, practice hash, tool version and letter kind; the output file still there with the
-   hash the manifest recorded) is not rendered again unless ``force``.
+   hash, practice hash, hash of the ICD-10-CM file the profile names if any, tool version and
+   letter kind; the output file still there with the hash the manifest recorded) is not
+   rendered again unless ``force``.
 3. The rest go to worker processes in small chunks, with a bounded number of chunks in flight
    so memory stays flat for thousands of cases. Each worker warms the heavy caches once (code
-   set, knowledge base, fonts, templates), loads and reviews each case, renders the letter
+   set, knowledge base, fonts, templates, and a Typesetter that lays out the paragraphs
+   its letters share once), loads and reviews each case, renders the letter
    and writes it atomically into a staging folder ``<out>/.staging``; it sends back only a
    small :class:`CaseResult`. ``jobs=1`` runs the same code in this process.
-4. Every letter written is recorded in the audit log (command ``batch``) as its result
-   arrives.
+4. Every letter written is recorded in the audit log (command ``batch``) as its chunk's
+   results arrive, one transaction per chunk, before anyone is told about it.
 5. At the end (also after Ctrl-C) the file names are settled: ``<case_id>-<kind>.pdf``, or,
    when several case files share a case_id (compared without regard to case, for file systems
    that ignore it), ``<case_id>-<kind>-<hash>.pdf`` for each of them, ``<hash>`` being the
@@ -129,6 +131,7 @@ class CaseResult:
     note: str = ""
     case_sha256: str | None = None
     practice_sha256: str | None = None
+    code_set_sha256: str | None = None  # a release the practice profile names; None: bundled
     letter_date: str | None = None
     stem: str | None = None  # the safe file-name stem (the case_id, as a rule)
     seconds: float = 0.0
@@ -379,6 +382,7 @@ def _manifest_entry(result: CaseResult, requested_kind: str, tool_version: str) 
     return {
         "case_sha256": result.case_sha256,
         "practice_sha256": result.practice_sha256,
+        "code_set_sha256": result.code_set_sha256,
         "tool_version": tool_version,
         "requested_kind": requested_kind,
         "kind": result.kind,
@@ -393,13 +397,13 @@ def _manifest_entry(result: CaseResult, requested_kind: str, tool_version: str) 
     }
 
 
-def _up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str, kind: str,
-                tool_version: str, out_dir: Path) -> bool:
+def _up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
+                code_set_sha: str | None, kind: str, tool_version: str, out_dir: Path) -> bool:
     if not entry:
         return False
-    if (entry.get("case_sha256"), entry.get("practice_sha256"), entry.get("tool_version")) != (
-        case_sha, practice_sha, tool_version
-    ):
+    recorded = (entry.get("case_sha256"), entry.get("practice_sha256"),
+                entry.get("code_set_sha256"), entry.get("tool_version"))
+    if recorded != (case_sha, practice_sha, code_set_sha, tool_version):
         return False
     # auto chose a kind from this very case file before; an explicit kind must match the letter
     if entry.get("requested_kind" if kind == "auto" else "kind") != kind:
@@ -425,6 +429,7 @@ class _Task:
     practice_display: str
     case_sha256: str
     practice_sha256: str
+    code_set_sha256: str | None
     kind: str
     staged: str  # folder
     today: date
@@ -506,6 +511,7 @@ def _work_one(task: _Task) -> CaseResult:
     started = time.perf_counter()
     base = CaseResult(task.case_file, FAILED, kind=None if task.kind == "auto" else task.kind,
                       case_sha256=task.case_sha256, practice_sha256=task.practice_sha256,
+                      code_set_sha256=task.code_set_sha256,
                       worker_pid=os.getpid())
 
     def done(**changes) -> CaseResult:
@@ -697,6 +703,7 @@ class _Run:
         self.error: str | None = None
         self.peak_rss: dict[int, int] = {}
         self._practice_hashes: dict[Path, str] = {}
+        self._code_set_hashes: dict[Path, str | None] = {}
         self._practice_models: dict[Path, object] = {}
         self._practice_of: dict[str, Path] = {}
         self._all: list[str] = []
@@ -722,6 +729,7 @@ class _Run:
             if practice not in self._practice_hashes:
                 self._practice_hashes[practice] = sha256_file(practice)
             practice_sha = self._practice_hashes[practice]
+            code_set_sha = self._code_set_digest(practice)
             case_sha = sha256_file(path)
         except InputError as exc:
             lines = tuple(line.replace(str(path), case_file) for line in exc.lines())
@@ -731,18 +739,40 @@ class _Run:
                               findings=(f"{case_file}: cannot be read ({exc.strerror})",))
         entry = self.manifest.get(case_file)
         if not self.force and _up_to_date(entry, case_sha=case_sha, practice_sha=practice_sha,
-                                          kind=self.kind, tool_version=self.tool_version,
-                                          out_dir=self.out_dir):
+                                          code_set_sha=code_set_sha, kind=self.kind,
+                                          tool_version=self.tool_version, out_dir=self.out_dir):
             return CaseResult(
                 case_file, UP_TO_DATE, case_id=entry.get("case_id"), kind=entry.get("kind"),
                 stem=entry.get("stem"),
                 findings=tuple(entry.get("advisory") or ()), output=entry["output"],
                 output_sha256=entry["output_sha256"], pages=entry.get("pages"),
-                case_sha256=case_sha, practice_sha256=practice_sha,
+                case_sha256=case_sha, practice_sha256=practice_sha, code_set_sha256=code_set_sha,
                 letter_date=entry.get("letter_date"),
             )
         return _Task(case_file, str(path), str(practice), self._display_practice(practice),
-                     case_sha, practice_sha, self.kind, str(self.staging), self.today)
+                     case_sha, practice_sha, code_set_sha, self.kind, str(self.staging),
+                     self.today)
+
+    def _code_set_digest(self, practice: Path) -> str | None:
+        """SHA-256 of the ICD-10-CM release the profile names (None: the bundled one).
+
+        A clinic that drops a newer release in place of the old file gets its letters made
+        again; the bundled release changes only with the tool's version, already compared.
+        A profile that cannot be read, or names a missing file, fails in the worker, with
+        its message, as before.
+        """
+        if practice not in self._code_set_hashes:
+            from coverage.letters import code_set_path
+            from coverage.loading import load_practice
+
+            digest = None
+            with contextlib.suppress(LetterError, OSError):
+                model = self._practice_models.get(practice) or load_practice(practice)
+                self._practice_models[practice] = model
+                named = code_set_path(model, practice, None)
+                digest = sha256_file(named) if named is not None else None
+            self._code_set_hashes[practice] = digest
+        return self._code_set_hashes[practice]
 
     # ---- results
 

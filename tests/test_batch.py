@@ -649,3 +649,25 @@ def test_a_worker_that_dies_ends_the_run_with_a_report_not_a_traceback(tmp_path,
     assert summary.exit_code == 1
     assert_report_matches_disk(out)
     assert_clean(out)
+
+
+def test_a_new_code_set_release_in_place_of_the_old_makes_letters_again(tmp_path):
+    """The profile names its ICD-10-CM file; replacing that file's contents is a change."""
+    from coverage.codes import load_code_set
+
+    cases = tmp_path / "cases"
+    profile = practice_into(cases)
+    profile.write_text(profile.read_text(encoding="utf-8") + "icd10cm_tabular: codes.xml\n",
+                       encoding="utf-8")
+    official = Path(load_code_set().source).read_text(encoding="utf-8")
+    (cases / "codes.xml").write_text(official, encoding="utf-8")
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001"))
+    out = tmp_path / "letters"
+    assert [r.status for r in run(cases, out).results] == [WRITTEN]
+    assert [r.status for r in run(cases, out).results] == [UP_TO_DATE]
+    newer = official.replace("<version>2026</version>", "<version>2027</version>", 1)
+    (cases / "codes.xml").write_text(newer, encoding="utf-8")
+    assert [r.status for r in run(cases, out).results] == [WRITTEN]
+    manifest = json.loads((out / ".manifest.json").read_text(encoding="utf-8"))
+    assert manifest["cases"]["a.yaml"]["code_set_sha256"] == sha256_file(cases / "codes.xml")
+    assert [r.status for r in run(cases, out).results] == [UP_TO_DATE]
