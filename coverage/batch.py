@@ -11,8 +11,8 @@ How a run goes:
 2. In this process, for each case file: find its practice profile, hash both files and compare
    with the manifest (``<out>/.manifest.json``). A case whose letter is up to date (same case
    hash, practice hash, hash of the ICD-10-CM file the profile names if any, tool version and
-   letter kind; the output file still there with the hash the manifest recorded) is not
-   rendered again unless ``force``.
+   letter kind; the output file still there with the hash the manifest recorded; and, for a
+   case without ``letter_date``, made today) is not rendered again unless ``force``.
 3. The rest go to worker processes in small chunks, with a bounded number of chunks in flight
    so memory stays flat for thousands of cases. Each worker warms the heavy caches once (code
    set, knowledge base, fonts, templates, and a Typesetter that lays out the paragraphs
@@ -133,6 +133,7 @@ class CaseResult:
     practice_sha256: str | None = None
     code_set_sha256: str | None = None  # a release the practice profile names; None: bundled
     letter_date: str | None = None
+    dated_by_run: bool = False  # the case has no letter_date: the letter carries the run's date
     stem: str | None = None  # the safe file-name stem (the case_id, as a rule)
     seconds: float = 0.0
     worker_pid: int | None = None
@@ -195,6 +196,10 @@ class BatchSummary:
         return sum(1 for r in self.results if r.note.startswith("case_id shared"))
 
     @property
+    def withdrawn(self) -> int:
+        return sum(1 for r in self.results if r.note.startswith("earlier letter"))
+
+    @property
     def exit_code(self) -> int:
         """0 all written or up to date; 1 some blocked, failed or not run; 130 interrupted."""
         if self.interrupted:
@@ -223,6 +228,11 @@ class BatchSummary:
             lines.append(
                 f"  {self.collisions} case file(s) share a case_id with another: their letters "
                 "carry a hash of the case file path in the name (see the note column)"
+            )
+        if self.withdrawn:
+            lines.append(
+                f"  {self.withdrawn} earlier letter(s) removed from {self.out_dir}: their cases "
+                "are now blocked or changed and failing (see the note column)"
             )
         if self.interrupted:
             lines.append(
@@ -392,14 +402,20 @@ def _manifest_entry(result: CaseResult, requested_kind: str, tool_version: str) 
         "output_sha256": result.output_sha256,
         "pages": result.pages,
         "letter_date": result.letter_date,
+        "dated_by_run": result.dated_by_run,
         "advisory": list(result.findings),
         "written_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
 
 
 def _up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
-                code_set_sha: str | None, kind: str, tool_version: str, out_dir: Path) -> bool:
+                code_set_sha: str | None, kind: str, tool_version: str, out_dir: Path,
+                today: date) -> bool:
     if not entry:
+        return False
+    # a letter dated by the run that made it is made again, dated again, on a later day: a
+    # letter sent today carries today's date, and appeal deadlines are checked against it
+    if entry.get("dated_by_run", True) and entry.get("letter_date") != today.isoformat():
         return False
     recorded = (entry.get("case_sha256"), entry.get("practice_sha256"),
                 entry.get("code_set_sha256"), entry.get("tool_version"))
@@ -529,7 +545,8 @@ def _work_one(task: _Task) -> CaseResult:
     if kind == "auto":
         kind = "appeal" if case.denial is not None else "lmn"
     base = replace(base, case_id=case.case_id, kind=kind,
-                   letter_date=inputs.letter_date(task.today).isoformat())
+                   letter_date=inputs.letter_date(task.today).isoformat(),
+                   dated_by_run=case.letter_date is None)
     try:
         base = replace(base, stem=safe_stem(case.case_id, case.patient.member_id))
     except ValueError:
@@ -703,6 +720,7 @@ class _Run:
         self.error: str | None = None
         self.peak_rss: dict[int, int] = {}
         self._practice_hashes: dict[Path, str] = {}
+        self.withdrawn: set[str] = set()  # case files whose earlier letter was removed
         self._code_set_hashes: dict[Path, str | None] = {}
         self._practice_models: dict[Path, object] = {}
         self._practice_of: dict[str, Path] = {}
@@ -740,7 +758,8 @@ class _Run:
         entry = self.manifest.get(case_file)
         if not self.force and _up_to_date(entry, case_sha=case_sha, practice_sha=practice_sha,
                                           code_set_sha=code_set_sha, kind=self.kind,
-                                          tool_version=self.tool_version, out_dir=self.out_dir):
+                                          tool_version=self.tool_version, out_dir=self.out_dir,
+                                          today=self.today):
             return CaseResult(
                 case_file, UP_TO_DATE, case_id=entry.get("case_id"), kind=entry.get("kind"),
                 stem=entry.get("stem"),
@@ -978,6 +997,7 @@ class _Run:
                 path = inside(self.out_dir, old)
                 if path.is_file() and sha256_file(path) == entry.get("output_sha256"):
                     path.unlink()
+        self._withdraw_stale_letters(targets)
         for result, staged in moves:
             try:
                 os.replace(staged, inside(self.out_dir, result.output))
@@ -989,6 +1009,30 @@ class _Run:
                               f"({reason})",),
                 )
 
+    def _withdraw_stale_letters(self, targets: set[str]) -> None:
+        """Remove an earlier letter whose case now makes none, so nobody faxes it.
+
+        That is a case now blocked, or now failing after its case file changed (with the
+        same case file, a failure can be passing trouble: the letter still stands). Only a
+        file with the hash this tool recorded is removed; the report's note says so.
+        """
+        for case_file, entry in self.manifest.items():
+            result = self.results.get(case_file)
+            old = entry.get("output")
+            if result is None or not isinstance(old, str) or old.lower() in targets:
+                continue
+            changed = result.case_sha256 not in (None, entry.get("case_sha256"))
+            if not (result.status == BLOCKED or (result.status == FAILED and changed)):
+                continue
+            with contextlib.suppress(OSError, ValueError):
+                path = inside(self.out_dir, old)
+                if path.is_file() and sha256_file(path) == entry.get("output_sha256"):
+                    path.unlink()
+                    self.results[case_file] = replace(
+                        result, note=f"earlier letter {old} removed: this case makes no "
+                                     "letter now")
+                    self.withdrawn.add(case_file)
+
     def _write_manifest(self) -> None:
         cases: dict[str, dict] = {}
         for case_file in self._all:
@@ -998,8 +1042,8 @@ class _Run:
                 cases[case_file] = _manifest_entry(result, self.kind, self.tool_version)
             elif result.status == UP_TO_DATE and previous:
                 cases[case_file] = {**previous, "output": result.output}
-            elif previous:  # blocked, failed or not run: what was written before still stands
-                cases[case_file] = previous
+            elif previous and case_file not in self.withdrawn:
+                cases[case_file] = previous  # failed or not run: the earlier letter stands
         payload = {"format": MANIFEST_FORMAT, "tool_version": self.tool_version,
                    "cases": cases}
         write_atomic(self.out_dir / MANIFEST_NAME,

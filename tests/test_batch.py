@@ -671,3 +671,74 @@ def test_a_new_code_set_release_in_place_of_the_old_makes_letters_again(tmp_path
     manifest = json.loads((out / ".manifest.json").read_text(encoding="utf-8"))
     assert manifest["cases"]["a.yaml"]["code_set_sha256"] == sha256_file(cases / "codes.xml")
     assert [r.status for r in run(cases, out).results] == [UP_TO_DATE]
+
+
+def test_an_earlier_letter_is_removed_when_its_case_is_now_blocked_or_broken(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001"))
+    write_case(cases / "b.yaml", case_data("B-2", "MEM002"))
+    write_case(cases / "c.yaml", case_data("C-3", "MEM003"))
+    out = tmp_path / "letters"
+    run(cases, out)
+    assert set(pdfs(out)) == {"A-1-lmn.pdf", "B-2-lmn.pdf", "C-3-lmn.pdf"}
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001", route="oral"))  # now blocked
+    (cases / "b.yaml").write_text("case_id: B-2\npatient: [unclosed\n", encoding="utf-8")
+    summary = run(cases, out)
+    results = by_file(summary)
+    assert [results[f].status for f in ("a.yaml", "b.yaml", "c.yaml")] == [BLOCKED, FAILED,
+                                                                           UP_TO_DATE]
+    assert set(pdfs(out)) == {"C-3-lmn.pdf"}
+    assert results["a.yaml"].note == "earlier letter A-1-lmn.pdf removed: this case makes no " \
+                                     "letter now"
+    assert results["b.yaml"].note.startswith("earlier letter B-2-lmn.pdf removed")
+    assert any("2 earlier letter(s) removed" in line for line in summary.summary_lines())
+    manifest = json.loads((out / ".manifest.json").read_text(encoding="utf-8"))["cases"]
+    assert set(manifest) == {"c.yaml"}
+    assert_report_matches_disk(out)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001"))  # fixed: written again
+    assert by_file(run(cases, out))["a.yaml"].status == WRITTEN
+    assert "A-1-lmn.pdf" in pdfs(out)
+
+
+def test_a_failure_that_is_not_the_case_files_fault_keeps_the_earlier_letter(tmp_path,
+                                                                              monkeypatch):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001"))
+    out = tmp_path / "letters"
+    run(cases, out)
+    monkeypatch.setattr(batch, "write_atomic", _failing_write(batch.write_atomic))
+    summary = run(cases, out, force=True)  # same case file; the new letter cannot be written
+    assert by_file(summary)["a.yaml"].status == FAILED
+    assert by_file(summary)["a.yaml"].note == ""
+    assert set(pdfs(out)) == {"A-1-lmn.pdf"}
+
+
+def _failing_write(real):
+    def write(path, data, *args, **kwargs):
+        if path.suffix == ".pdf":
+            raise OSError(28, "No space left on device")
+        return real(path, data, *args, **kwargs)
+    return write
+
+
+def test_a_letter_dated_by_its_run_is_made_again_on_a_later_day(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    undated = case_data("U-1", "MEM001")
+    del undated["letter_date"]
+    write_case(cases / "undated.yaml", undated)
+    write_case(cases / "dated.yaml", case_data("D-2", "MEM002"))  # letter_date: 2026-11-20
+    out = tmp_path / "letters"
+
+    def statuses(today: date) -> dict[str, tuple[str, str | None]]:
+        summary = run_batch(cases, out, today=today, jobs=1)
+        return {r.case_file: (r.status, r.letter_date) for r in summary.results}
+
+    assert statuses(date(2026, 11, 23)) == {"dated.yaml": (WRITTEN, "2026-11-20"),
+                                            "undated.yaml": (WRITTEN, "2026-11-23")}
+    assert statuses(date(2026, 11, 23)) == {"dated.yaml": (UP_TO_DATE, "2026-11-20"),
+                                            "undated.yaml": (UP_TO_DATE, "2026-11-23")}
+    assert statuses(date(2026, 11, 24)) == {"dated.yaml": (UP_TO_DATE, "2026-11-20"),
+                                            "undated.yaml": (WRITTEN, "2026-11-24")}
