@@ -8,6 +8,7 @@ so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -558,7 +559,7 @@ def batch(
     if kind not in ("auto", "lmn", "appeal"):
         _err(f"--kind: '{kind}' is not auto, lmn or appeal")
         raise typer.Exit(2)
-    with reported_errors():
+    with reported_errors(), _hangup_and_kill_stop_like_ctrl_c():
         if sys.stderr.isatty():
             summary = _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force,
                                                practice, _today(today))
@@ -566,13 +567,36 @@ def batch(
             from coverage.batch import result_line
 
             def plain(result, done: int, total: int) -> None:
-                _err(result_line(result, done, total))
+                with contextlib.suppress(OSError):  # the terminal may be gone
+                    _err(result_line(result, done, total))
 
             summary = run_batch(cases, output, kind=kind, jobs=jobs, force=force,
                                 practice=practice, today=_today(today), on_result=plain)
-    for line in summary.summary_lines():
-        typer.echo(line)
+    with contextlib.suppress(OSError):
+        for line in summary.summary_lines():
+            typer.echo(line)
     raise typer.Exit(summary.exit_code)
+
+
+@contextmanager
+def _hangup_and_kill_stop_like_ctrl_c():
+    """SIGTERM (kill) and SIGHUP (terminal closed) end a batch the way Ctrl-C does.
+
+    Finished letters are kept and the report is written, instead of the process dying with
+    its letters still in the staging folder.
+    """
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {number: signal.signal(number, stop) for number in wanted}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force, practice, day):

@@ -454,8 +454,11 @@ class _Task:
 def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     """Worker initializer: load the heavy, per-process data once, not per case."""
     if in_worker:
-        # Ctrl-C reaches the whole process group: the parent decides what stops, and when.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Ctrl-C, a closed terminal or a kill of the process group reach the workers too: the
+        # parent decides what stops, and when (it lets running chunks finish)
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
     from coverage import compose, render_pdf  # noqa: F401  (imports are part of the warm-up)
     from coverage.codes import load_code_set
     from coverage.document import template_environment
@@ -576,6 +579,26 @@ def _internal(exc: Exception, task: _Task) -> tuple[str, ...]:
     kind = type(exc).__name__
     detail = f": {exc}" if isinstance(exc, ImportError | NotImplementedError) else ""
     return (f"{task.case_file}: internal error ({kind}{detail}); please report it",)
+
+
+def _start_resource_tracker_deaf_to_hangups() -> None:
+    """Start multiprocessing's helper process with SIGHUP ignored.
+
+    The helper ignores Ctrl-C and kill, but a closed terminal (SIGHUP to the process group)
+    killed it mid-run, and it died with a traceback. An ignored signal stays ignored in the
+    process it starts, so the helper outlives the parent's orderly stop.
+    """
+    import threading
+    from multiprocessing import resource_tracker
+
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def _work_chunk(tasks: list[_Task]) -> list[CaseResult]:
@@ -881,6 +904,7 @@ class _Run:
         chunks = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
         in_flight: dict[Future, list[_Task]] = {}
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (rich)
+        _start_resource_tracker_deaf_to_hangups()
         executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
                                        initargs=(practices,))
 

@@ -742,3 +742,33 @@ def test_a_letter_dated_by_its_run_is_made_again_on_a_later_day(tmp_path):
                                             "undated.yaml": (UP_TO_DATE, "2026-11-23")}
     assert statuses(date(2026, 11, 24)) == {"dated.yaml": (UP_TO_DATE, "2026-11-20"),
                                             "undated.yaml": (WRITTEN, "2026-11-24")}
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_kill_or_a_closed_terminal_ends_the_run_like_ctrl_c(tmp_path, signal_name):
+    """The whole process group gets the signal, as from `kill -TERM -pgid` or a hang-up."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cases = good_cases(tmp_path / "cases", 40)
+    out = tmp_path / "letters"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
+         "--jobs", "2", "--today", "2026-11-20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list((out / ".staging").glob("*.pdf")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, getattr(signal, signal_name))
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert "Batch interrupted after" in stdout
+    report = report_json(out)
+    assert report["interrupted"] is True
+    assert report["counts"][WRITTEN] >= 1 and report["counts"][NOT_RUN] >= 1
+    assert_report_matches_disk(out)
+    assert_clean(out)
