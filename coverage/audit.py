@@ -84,6 +84,11 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise AuditError(f"{path}: audit log cannot be opened ({exc})") from None
 
 
+def check_log(path: Path) -> None:
+    """Open (creating if need be) the log, or raise AuditError: before any work is done."""
+    _connect(path).close()
+
+
 def record(path: Path, event: Event) -> None:
     record_many(path, [event])
 

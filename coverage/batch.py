@@ -816,6 +816,45 @@ class _Run:
             self._code_set_hashes[practice] = digest
         return self._code_set_hashes[practice]
 
+    def _preflight(self, tasks: list[_Task]) -> list[_Task]:
+        """Check each practice profile and its audit log once, before any letter is made.
+
+        A profile that cannot be used (or whose audit log cannot be opened) fails its cases
+        here, with its message, rather than in every worker. When that leaves nothing to do
+        the error is raised instead, said once, as for a bad ``--practice``.
+        """
+        from coverage.audit import check_log, log_location
+        from coverage.loading import load_practice
+
+        problems: dict[str, LetterError] = {}
+        for practice in sorted({t.practice_path for t in tasks}):
+            path = Path(practice)
+            try:
+                model = self._practice_models.get(path) or load_practice(path)
+                self._practice_models[path] = model
+                check_log(log_location(model, practice))
+            except LetterError as exc:
+                problems[practice] = exc
+        if not problems:
+            return tasks
+        if len(problems) == 1 and all(t.practice_path in problems for t in tasks):
+            error = next(iter(problems.values()))
+            self.error = "nothing was made: " + error.lines()[0]
+            raise error
+        ready = []
+        for task in tasks:
+            error = problems.get(task.practice_path)
+            if error is None:
+                ready.append(task)
+                continue
+            lines = _display(error.lines(), task)
+            self._accept([CaseResult(
+                task.case_file, FAILED, kind=None if task.kind == "auto" else task.kind,
+                findings=(f"{task.case_file}: its practice profile cannot be used:", *lines),
+                case_sha256=task.case_sha256, practice_sha256=task.practice_sha256,
+            )])
+        return ready
+
     # ---- results
 
     def _settle(self, results: list[CaseResult]) -> list[CaseResult]:
@@ -882,6 +921,7 @@ class _Run:
                     self._accept([planned])
                 else:
                     tasks.append(planned)
+            tasks = self._preflight(tasks)
             if not tasks:
                 return
             self.staging.mkdir(exist_ok=True)

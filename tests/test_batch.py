@@ -593,22 +593,74 @@ def test_result_line_names_the_case_file_and_first_problem():
     assert "sub/c.yaml (C-3, lmn): ROUTE_NOT_IV plan.route: refused (+1 more)" in line
 
 
-def test_an_audit_log_that_cannot_be_written_keeps_no_letter(mixed, tmp_path, monkeypatch):
+def test_an_audit_log_that_cannot_be_opened_stops_the_run_before_any_letter(
+        mixed, tmp_path, monkeypatch):
+    from coverage.audit import AuditError
+
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the log's folder should be", encoding="utf-8")
     monkeypatch.setenv("KETAMINE_LETTERS_AUDIT_LOG", str(blocker / "audit.sqlite3"))
     out = tmp_path / "letters"
-    summary = run(mixed, out, jobs=2)
+    with pytest.raises(AuditError, match="audit log cannot be opened"):
+        run(mixed, out, jobs=2)
+    assert pdfs(out) == {}
+    report = report_json(out)
+    assert report["error"].startswith("nothing was made: ")
+    assert {row["status"] for row in report["cases"]} == {NOT_RUN}
+    assert_clean(out)
+
+
+def test_an_audit_log_that_fails_during_the_run_keeps_no_letter(mixed, tmp_path,
+                                                                monkeypatch):
+    from coverage import audit
+
+    def refuse(path, new_events):
+        raise audit.AuditError(f"{path}: could not record the event (disk I/O error)")
+
+    monkeypatch.setattr(audit, "record_many", refuse)
+    out = tmp_path / "letters"
+    summary = run(mixed, out, jobs=1)
     results = by_file(summary)
     for name in ("a.yaml", "sub/b.yaml", "sub/f.json"):
         assert results[name].status == FAILED
         assert results[name].findings[0] == f"{name}: letter not kept, the audit log failed:"
-        assert "audit log cannot be opened" in results[name].findings[1]
+        assert "could not record the event" in results[name].findings[1]
     assert results["c.yaml"].status == BLOCKED
     assert pdfs(out) == {}
     assert summary.exit_code == 1
     assert_report_matches_disk(out)
     assert_clean(out)
+
+
+def test_a_bad_practice_profile_beside_the_cases_is_said_once(mixed, run_cli, tmp_path):
+    profile = mixed / "practice.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace('"1234567893"',
+                                                                   '"1234567890"'),
+                       encoding="utf-8")
+    out = tmp_path / "letters"
+    result = run_cli("batch", mixed, "-o", out, "--jobs", "2")
+    assert result.code == 2, result.output
+    assert "Traceback" not in result.output
+    npi_lines = [line for line in result.stderr.splitlines() if "npi" in line.lower()]
+    assert len(npi_lines) == 1 and "check digit" in npi_lines[0], result.stderr
+    assert pdfs(out) == {}
+
+
+def test_one_bad_profile_fails_only_its_own_cases(mixed, tmp_path):
+    other = mixed / "other-clinic"
+    profile = practice_into(other)
+    profile.write_text(profile.read_text(encoding="utf-8").replace('"1234567893"',
+                                                                   '"1234567890"'),
+                       encoding="utf-8")
+    write_case(other / "e.yaml", case_data("E-5", "MEM005", NAMES[4]))
+    out = tmp_path / "letters"
+    results = by_file(run(mixed, out, jobs=2))
+    assert results["other-clinic/e.yaml"].status == FAILED
+    assert results["other-clinic/e.yaml"].findings[0] == (
+        "other-clinic/e.yaml: its practice profile cannot be used:")
+    assert "other-clinic/practice.yaml" in results["other-clinic/e.yaml"].findings[1]
+    assert results["a.yaml"].status == WRITTEN
+    assert_report_matches_disk(out)
 
 
 class _BrokenPool:
