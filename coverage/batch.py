@@ -89,8 +89,8 @@ STATUS_LABELS = {
 }
 
 REPORT_COLUMNS = (
-    "case_file", "case_id", "kind", "status", "findings", "output", "output_sha256", "pages",
-    "note",
+    "case_file", "case_id", "kind", "status", "filing_deadline", "findings", "output",
+    "output_sha256", "pages", "note",
 )
 SUFFIX_DIGITS = 10
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -114,8 +114,10 @@ class BatchError(LetterError):
 class CaseResult:
     """What happened to one case file; small enough to send between processes.
 
-    ``findings``: advisory finding codes for a letter written (or up to date); the blocking
-    findings (``CODE field: message``) for a blocked case; the error lines for a failed one.
+    ``findings``: the advisory findings of a letter written (or up to date) and the blocking
+    findings of a blocked case, each ``CODE field: message``; the error lines for a failed
+    one. ``filing_deadline``: for an appeal, the date it must be filed by (ISO), or why no
+    date could be computed.
     ``output`` is the letter's file name inside the output folder; while a run is still going
     (in ``on_result``) it is None, because names are settled at the end.
     """
@@ -125,6 +127,7 @@ class CaseResult:
     case_id: str | None = None
     kind: str | None = None
     findings: tuple[str, ...] = ()
+    filing_deadline: str | None = None
     output: str | None = None
     output_sha256: str | None = None
     pages: int | None = None
@@ -146,6 +149,7 @@ class CaseResult:
             "case_id": self.case_id,
             "kind": self.kind,
             "status": self.status,
+            "filing_deadline": self.filing_deadline,
             "findings": list(self.findings),
             "output": self.output,
             "output_sha256": self.output_sha256,
@@ -229,6 +233,12 @@ class BatchSummary:
                 f"  {self.collisions} case file(s) share a case_id with another: their letters "
                 "carry a hash of the case file path in the name (see the note column)"
             )
+        dated = sorted((r.filing_deadline, r.case_file) for r in self.results
+                       if r.status in (WRITTEN, UP_TO_DATE) and r.kind == "appeal"
+                       and _is_iso_date(r.filing_deadline))
+        if dated:
+            lines.append(f"  earliest appeal filing deadline: {dated[0][0]} ({dated[0][1]})")
+            lines.append("  every appeal's deadline is in the report's filing_deadline column")
         if self.withdrawn:
             lines.append(
                 f"  {self.withdrawn} earlier letter(s) removed from {self.out_dir}: their cases "
@@ -245,6 +255,14 @@ class BatchSummary:
             lines.append("  blocked and failed cases list their problems in the report")
         lines.append(f"  report: {self.report_csv} and {self.report_json}")
         return lines
+
+
+def _is_iso_date(text: str | None) -> bool:
+    try:
+        date.fromisoformat(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def result_line(result: CaseResult, done: int, total: int) -> str:
@@ -404,6 +422,7 @@ def _manifest_entry(result: CaseResult, requested_kind: str, tool_version: str) 
         "letter_date": result.letter_date,
         "dated_by_run": result.dated_by_run,
         "advisory": list(result.findings),
+        "filing_deadline": result.filing_deadline,
         "written_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
 
@@ -549,7 +568,8 @@ def _work_one(task: _Task) -> CaseResult:
         kind = "appeal" if case.denial is not None else "lmn"
     base = replace(base, case_id=case.case_id, kind=kind,
                    letter_date=inputs.letter_date(task.today).isoformat(),
-                   dated_by_run=case.letter_date is None)
+                   dated_by_run=case.letter_date is None,
+                   filing_deadline=_filing_deadline(inputs) if kind == "appeal" else None)
     try:
         base = replace(base, stem=safe_stem(case.case_id, case.patient.member_id))
     except ValueError:
@@ -560,8 +580,7 @@ def _work_one(task: _Task) -> CaseResult:
             return done(findings=(f"{task.case_file}: changed while the batch ran; run it again",))
         letter = make_letter(inputs, task.today, kind, typesetter=_worker_typesetter())
     except ReviewBlocked as exc:
-        return done(status=BLOCKED, findings=tuple(
-            f"{f.code} {f.field}: {f.message}" for f in exc.findings))
+        return done(status=BLOCKED, findings=tuple(_finding_line(f) for f in exc.findings))
     except LetterError as exc:
         return done(findings=_display(exc.lines(), task))
     except Exception as exc:
@@ -572,7 +591,21 @@ def _work_one(task: _Task) -> CaseResult:
     except OSError as exc:
         return done(findings=(f"{task.case_file}: letter could not be written ({exc.strerror})",))
     return done(status=WRITTEN, output_sha256=sha256_bytes(letter.pdf), pages=letter.pages,
-                findings=tuple(f.code for f in letter.review.advisory))
+                findings=tuple(_finding_line(f) for f in letter.review.advisory))
+
+
+def _finding_line(finding) -> str:
+    return f"{finding.code} {finding.field}: {finding.message}"
+
+
+def _filing_deadline(inputs) -> str | None:
+    """An appeal's filing date (ISO), or the reason there is none; None without a denial."""
+    if inputs.case.denial is None:
+        return None
+    from coverage.appeal import appeal_deadline
+
+    deadline = appeal_deadline(inputs.case, inputs.practice)
+    return deadline.due.isoformat() if deadline.due else deadline.basis
 
 
 def _internal(exc: Exception, task: _Task) -> tuple[str, ...]:
@@ -787,6 +820,7 @@ class _Run:
                 case_file, UP_TO_DATE, case_id=entry.get("case_id"), kind=entry.get("kind"),
                 stem=entry.get("stem"),
                 findings=tuple(entry.get("advisory") or ()), output=entry["output"],
+                filing_deadline=entry.get("filing_deadline"),
                 output_sha256=entry["output_sha256"], pages=entry.get("pages"),
                 case_sha256=case_sha, practice_sha256=practice_sha, code_set_sha256=code_set_sha,
                 letter_date=entry.get("letter_date"),
@@ -1166,7 +1200,7 @@ def read_report_csv(path: Path) -> list[dict]:
             item[column] = text
         item["findings"] = item["findings"].split(" | ") if item["findings"] else []
         item["pages"] = int(item["pages"]) if item["pages"] else None
-        for column in ("case_id", "kind", "output", "output_sha256"):
+        for column in ("case_id", "kind", "filing_deadline", "output", "output_sha256"):
             item[column] = item[column] or None
         out.append(item)
     return out

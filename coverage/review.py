@@ -34,7 +34,7 @@ ADDICTIVE_FORMS = re.compile(r"\b(oral(ly)?|po|nasal(ly)?|intranasal|spray|troch
                              r"sublingual|buccal)\b")
 ROUTE_REFUSAL = (
     "ketamine is requested only as an intravenous infusion in a monitored setting "
-    "(the foundation's clinical policy)"
+    "(the clinical policy this tool follows)"
 )
 ADDICTION_REASON = "; oral and nasal forms carry a higher risk of addiction and are not requested"
 SAFETY_LABELS = {

@@ -198,7 +198,8 @@ def test_every_letter_written_is_in_the_audit_log(mixed, tmp_path, audit_log):
 
 def test_csv_cells_never_read_as_formulas():
     rows = [{"case_file": "=HYPERLINK(1).yaml", "case_id": None, "kind": None,
-             "status": FAILED, "findings": ["-bad", "fine"], "output": None,
+             "status": FAILED, "filing_deadline": None, "findings": ["-bad", "fine"],
+             "output": None,
              "output_sha256": None, "pages": None, "note": ""}]
     text = batch.report_csv_bytes(rows).decode("utf-8")
     assert "'=HYPERLINK(1).yaml" in text and "'-bad | fine" in text
@@ -474,15 +475,47 @@ def test_auto_chooses_an_appeal_when_the_case_has_a_denial(tmp_path):
     practice_into(cases)
     write_case(cases / "denied.yaml", case_data("DEN-1", "MEM1", NAMES[0], denial=DENIAL))
     write_case(cases / "plain.yaml", case_data("PLN-1", "MEM2", NAMES[1]))
-    results = by_file(run(cases, tmp_path / "auto"))
-    assert results["denied.yaml"].kind == "appeal"  # the appeal letter itself may not work yet
+    summary = run(cases, tmp_path / "auto")
+    results = by_file(summary)
+    assert results["denied.yaml"].kind == "appeal"
+    assert results["denied.yaml"].status == WRITTEN
+    assert results["denied.yaml"].output == "DEN-1-appeal.pdf"
     assert results["plain.yaml"].kind == "lmn"
-    if results["denied.yaml"].status == WRITTEN:
-        assert results["denied.yaml"].output == "DEN-1-appeal.pdf"
     forced = by_file(run(cases, tmp_path / "lmn", kind="lmn"))
     assert forced["denied.yaml"].kind == "lmn"
     assert forced["denied.yaml"].status == WRITTEN
     assert forced["denied.yaml"].output == "DEN-1-lmn.pdf"
+
+
+def test_the_report_gives_each_appeal_its_filing_deadline(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "denied.yaml", case_data("DEN-1", "MEM1", NAMES[0], denial=DENIAL))
+    write_case(cases / "plain.yaml", case_data("PLN-1", "MEM2", NAMES[1]))
+    out = tmp_path / "letters"
+    summary = run(cases, out)
+    rows = {row["case_file"]: row for row in report_json(out)["cases"]}
+    # employer plan (ERISA): 180 days from receipt of the notice, 2026-11-05
+    assert rows["denied.yaml"]["filing_deadline"] == "2027-05-04"
+    assert rows["plain.yaml"]["filing_deadline"] is None
+    assert read_report_csv(out / "report.csv") == report_json(out)["cases"]
+    assert "  earliest appeal filing deadline: 2027-05-04 (denied.yaml)" in (
+        summary.summary_lines())
+    again = by_file(run(cases, out))  # up to date: the date comes back from the manifest
+    assert again["denied.yaml"].status == UP_TO_DATE
+    assert again["denied.yaml"].filing_deadline == "2027-05-04"
+
+
+def test_advisory_findings_are_reported_in_words(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001", denial=DENIAL))
+    results = by_file(run(cases, tmp_path / "letters"))
+    assert results["a.yaml"].status == WRITTEN
+    assert results["a.yaml"].findings, "the example appeal has advisory findings"
+    for line in results["a.yaml"].findings:
+        code, rest = line.split(" ", 1)
+        assert code.isupper() and ": " in rest and len(rest.split(": ", 1)[1]) > 10, line
 
 
 def test_a_letter_of_another_kind_is_not_up_to_date(tmp_path):
