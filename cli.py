@@ -33,7 +33,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-CaseArg = Annotated[Path, typer.Argument(help="Case file (.yaml, .yml or .json).")]
+CaseArg = Annotated[
+    Path, typer.Argument(metavar="CASE_FILE", help="Case file (.yaml, .yml or .json).")
+]
 PracticeOpt = Annotated[
     Path | None,
     typer.Option(
@@ -331,7 +333,9 @@ def _password(prompt: str, confirm: bool = False) -> bytes:
 KindOpt = Annotated[
     str,
     typer.Option(
-        "--kind", help="auto (appeal when the case has a denial section), lmn or appeal."
+        "--kind", metavar="auto|lmn|appeal",
+        help="auto: an appeal when the case has a denial section, else a letter of medical "
+             "necessity (lmn). lmn or appeal: that letter for every case.",
     ),
 ]
 
@@ -446,7 +450,7 @@ def sign(
 
 @app.command(short_help="Who signed a PDF, when, and whether it changed since.")
 def verify(
-    pdf_file: Annotated[Path, typer.Argument(help="Signed letter (PDF).")],
+    pdf_file: Annotated[Path, typer.Argument(metavar="PDF_FILE", help="Signed letter (PDF).")],
     trust: Annotated[
         list[Path] | None,
         typer.Option("--trust", help="Certificate (PEM or DER) to trust as a root; repeatable."),
@@ -528,11 +532,16 @@ def audit(
 
 @app.command(short_help="A folder of cases -> letters, a report and a summary.")
 def batch(
-    cases: Annotated[Path, typer.Argument(help="Folder of case files (searched recursively).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the letters.")],
+    cases: Annotated[Path, typer.Argument(
+        metavar="CASES_FOLDER", help="Folder of case files (sub-folders are searched too).")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", metavar="LETTERS_FOLDER",
+        help="Folder for the letters and the report (created if need be).")],
     kind: KindOpt = "auto",
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", help="Worker processes. Default: all cores.")
+        int | None,
+        typer.Option("--jobs", "-j", metavar="N",
+                     help="Letters made at once, at most one per core. Default: every core."),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Rewrite letters that are already up to date.")
@@ -546,11 +555,15 @@ def batch(
 ) -> None:
     """Billing staff: one letter per case file in a folder, with progress and a report.
 
-    Writes <case_id>-<kind>.pdf for each case plus report.csv and report.json (status
-    written / up to date / blocked / failed, findings, output and its SHA-256). One broken
-    case never stops the others; running it again skips letters already up to date; Ctrl-C
-    leaves no half-written file. Exit 0 when every letter was written or up to date, 1 when
-    some were blocked or failed, 2 for bad arguments.
+    Writes <case_id>-lmn.pdf (letter of medical necessity) or <case_id>-appeal.pdf for each
+    case, plus report.csv and report.json: each case's status, appeal filing deadline,
+    findings, letter file and its SHA-256. Status "blocked": the case was read, but the
+    review refuses an honest letter until the record is fixed; "failed": the case file could
+    not be used (typo, wrong type, unknown prescriber) or the letter could not be saved.
+
+    One broken case never stops the others; running it again skips letters already up to
+    date; Ctrl-C leaves no half-written file. Exit 0 when every letter was written or up to
+    date, 1 when some were blocked or failed, 2 for bad arguments.
 
     Example: ketamine-letters batch examples/ -o letters/
     """

@@ -145,7 +145,8 @@ def review_appeal(inputs, base: Review, letter_date: date, force: bool) -> Revie
                    message + "; written anyway (--force: the payer granted an extension)")
         else:
             block("APPEAL_PAST_DEADLINE", "denial.received_date",
-                  message + "; use --force only if the payer granted an extension")
+                  message + "; if the payer granted an extension, write it with "
+                  "`ketamine-letters appeal --force`")
     elif (deadline.due - letter_date).days <= DEADLINE_SOON_DAYS:
         advise("DEADLINE_SOON", "denial.received_date",
                f"only {(deadline.due - letter_date).days} days left to file "

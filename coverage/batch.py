@@ -665,7 +665,16 @@ def _check_arguments(cases_dir: Path, out_dir: Path, kind: str, jobs: int | None
         if not practice.is_file():
             raise InputError.one(str(practice), "", "practice profile not found")
         load_practice(practice)  # a broken profile is a bad argument, not 1000 failed cases
-    return jobs or os.cpu_count() or 1
+    # laying out letters is pure CPU work: more workers than cores only slows the run
+    return min(jobs or usable_cores(), usable_cores())
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's limit, where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

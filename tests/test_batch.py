@@ -723,6 +723,7 @@ def test_a_worker_that_dies_ends_the_run_with_a_report_not_a_traceback(tmp_path,
     for i in range(12):
         write_case(cases / f"c{i:02d}.yaml", case_data(f"C-{i}", f"MEM{i:03d}"))
     monkeypatch.setattr(batch, "ProcessPoolExecutor", _BrokenPool)
+    monkeypatch.setattr(batch, "usable_cores", lambda: 2)  # a pool even on a 1-core machine
     out = tmp_path / "letters"
     summary = run(cases, out, jobs=2)
     statuses = [r.status for r in summary.results]
@@ -857,3 +858,9 @@ def test_kill_or_a_closed_terminal_ends_the_run_like_ctrl_c(tmp_path, signal_nam
     assert report["counts"][WRITTEN] >= 1 and report["counts"][NOT_RUN] >= 1
     assert_report_matches_disk(out)
     assert_clean(out)
+
+
+def test_jobs_never_exceed_the_cores(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "usable_cores", lambda: 2)
+    cases = good_cases(tmp_path / "cases", 3)
+    assert run(cases, tmp_path / "letters", jobs=500).jobs == 2
