@@ -75,7 +75,7 @@ def baseline_seconds(inputs: Inputs) -> float:
     context = compose_letter(inputs.case, inputs.practice, inputs.physician, inputs.kb,
                              inputs.codes, result, TODAY)
     blocks = render_blocks("lmn.xml.j2", context)
-    furniture = page_furniture(inputs, "lmn", context.header, signed=False)
+    furniture = page_furniture(inputs, "lmn", context.header, signed=False, letter_date=TODAY)
     signature = signature_text(inputs)
     start = time.perf_counter()
     story = render_pdf.build_flowables(blocks, furniture, signature,

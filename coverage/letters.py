@@ -135,7 +135,8 @@ def make_letter(
 
         context = compose_appeal(inputs, context, letter_date)
     blocks = render_blocks(LETTER_KINDS[kind], context, templates)
-    furniture = page_furniture(inputs, kind, context.header, signed=bool(signed_lines))
+    furniture = page_furniture(inputs, kind, context.header, signed=bool(signed_lines),
+                               letter_date=letter_date)
     signature = signature_text(inputs, signed_lines)
     rendered = render_pdf(blocks, furniture, signature, typesetter)
     return Letter(
@@ -144,7 +145,8 @@ def make_letter(
     )
 
 
-def page_furniture(inputs: Inputs, kind: str, header: str, signed: bool):
+def page_furniture(inputs: Inputs, kind: str, header: str, signed: bool,
+                   letter_date: date | None = None):
     """Letterhead, page header and footer, PDF metadata: everything around the words."""
     from coverage.render_pdf import Furniture
 
@@ -170,6 +172,7 @@ def page_furniture(inputs: Inputs, kind: str, header: str, signed: bool):
             f"case: {inputs.case.case_id}"
         ),
         draft=not signed,
+        created=letter_date,
     )
 
 

@@ -13,6 +13,7 @@ import io
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import date
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
@@ -64,6 +65,7 @@ class Furniture:
     subject: str
     keywords: str
     draft: bool = True
+    created: date | None = None  # the letter's date: the PDF's creation and modification date
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,11 @@ def _make_canvas_class(furniture: Furniture):
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self._page_states: list[dict] = []
+            if furniture.created is not None:
+                # the letter's own date, not the clock's (output stays byte-identical) nor
+                # reportlab's invariant 2000-01-01; a date alone, no invented time of day
+                stamp = furniture.created.strftime("D:%Y%m%d")
+                self.setDateFormatter(lambda *_: stamp)
 
         def showPage(self) -> None:
             self._page_states.append(dict(self.__dict__))

@@ -91,3 +91,14 @@ def test_a_typesetter_stays_within_its_limit() -> None:
             inputs, today, kind).pdf
         assert len(shared._parsed) == 40
         assert len(shared._lines) == 40
+
+
+def test_the_pdf_is_dated_with_the_letter_date_not_the_clock_or_2000() -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    inputs = load_inputs(ROOT / "examples" / "crps-1.yaml")  # letter_date: 2026-11-20
+    info = PdfReader(io.BytesIO(make_letter(inputs, date(2026, 11, 25)).pdf)).metadata
+    assert info["/CreationDate"] == "D:20261120"
+    assert info["/ModDate"] == "D:20261120"
