@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from difflib import get_close_matches
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -131,6 +132,10 @@ def read_data(path: Path) -> Any:
         problem = exc.problem or exc.context or "syntax error"
         if "mapping values are not allowed" in problem:
             problem += " (text with a colon in it must be in quotes)"
+        opened = exc.context_mark
+        if exc.problem and exc.context and opened and mark and opened.line != mark.line:
+            # libyaml notices a missing } or ] only where the next line starts
+            problem += f" ({exc.context} that starts on line {opened.line + 1})"
         raise InputError.one(name, where, f"not valid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise InputError.one(name, "", f"not valid YAML: {exc}") from None
@@ -210,7 +215,21 @@ def _friendly(error: dict[str, Any]) -> str:
 
 
 def problems_from(file: str, exc: ValidationError) -> list[Problem]:
-    return [Problem(file, field_path(e["loc"]), _friendly(e)) for e in exc.errors()]
+    """Unknown fields first, each with the missing field it probably misspells."""
+    errors = exc.errors()
+    missing: dict[tuple, list[str]] = {}
+    for e in errors:
+        if e["type"] == "missing" and e["loc"] and isinstance(e["loc"][-1], str):
+            missing.setdefault(tuple(e["loc"][:-1]), []).append(e["loc"][-1])
+    problems = []
+    for e in sorted(errors, key=lambda e: e["type"] != "extra_forbidden"):
+        message = _friendly(e)
+        if e["type"] == "extra_forbidden" and e["loc"] and isinstance(e["loc"][-1], str):
+            near = get_close_matches(e["loc"][-1], missing.get(tuple(e["loc"][:-1]), []), n=1)
+            if near:
+                message = f"unknown field; did you mean '{near[0]}'?"
+        problems.append(Problem(file, field_path(e["loc"]), message))
+    return problems
 
 
 def parse_model(model: type[M], data: Any, file: str) -> M:

@@ -368,3 +368,33 @@ def test_starter_numeric_placeholders_are_refused(tmp_path: Path, practice_into)
         assert not result.ok, "a starter with placeholder NDC and address passed check"
         named = {f.field for f in result.blocking}
     assert {"plan.ndc", "coverage.payer_address.state"} <= named
+
+
+def test_a_misspelled_field_comes_first_with_the_field_it_probably_means(tmp_path,
+                                                                        examples_dir):
+    from coverage.errors import InputError
+    from coverage.loading import load_case
+
+    text = (examples_dir / "crps-1.yaml").read_text(encoding="utf-8")
+    case = tmp_path / "case.yaml"
+    case.write_text(text.replace("\npatient:", "\npatinet:"), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_case(case)
+    assert caught.value.lines() == [
+        f"{case}: patinet: unknown field; did you mean 'patient'?",
+        f"{case}: patient: required field is missing",
+    ]
+
+
+def test_an_unclosed_brace_names_the_line_where_it_was_opened(tmp_path):
+    from coverage.errors import InputError
+    from coverage.loading import read_data
+
+    case = tmp_path / "case.yaml"
+    case.write_text("case_id: X\npatient:\n  name: {given: A, family: B\n  sex: female\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_data(case)
+    (line,) = caught.value.lines()
+    assert line.startswith(f"{case}: line 4, column 6: not valid YAML: ")
+    assert line.endswith("(while parsing a flow mapping that starts on line 3)")
