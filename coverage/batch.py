@@ -559,7 +559,7 @@ def _work_one(task: _Task) -> CaseResult:
     try:
         inputs = _load(task)
     except LetterError as exc:
-        return done(findings=_display(exc.lines(), task))
+        return done(case_id=_case_id_if_readable(task.path), findings=_display(exc.lines(), task))
     except Exception as exc:  # a bug must not stop the other cases
         return done(findings=_internal(exc, task))
     case = inputs.case
@@ -592,6 +592,18 @@ def _work_one(task: _Task) -> CaseResult:
         return done(findings=(f"{task.case_file}: letter could not be written ({exc.strerror})",))
     return done(status=WRITTEN, output_sha256=sha256_bytes(letter.pdf), pages=letter.pages,
                 findings=tuple(_finding_line(f) for f in letter.review.advisory))
+
+
+def _case_id_if_readable(path: str) -> str | None:
+    """The case_id of a case file that fails validation, so staff can find the case."""
+    from coverage.loading import read_data
+
+    try:
+        data = read_data(Path(path))
+    except LetterError:
+        return None
+    case_id = data.get("case_id") if isinstance(data, dict) else None
+    return case_id if isinstance(case_id, str) and _SAFE_STEM.match(case_id) else None
 
 
 def _finding_line(finding) -> str:

@@ -864,3 +864,19 @@ def test_jobs_never_exceed_the_cores(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "usable_cores", lambda: 2)
     cases = good_cases(tmp_path / "cases", 3)
     assert run(cases, tmp_path / "letters", jobs=500).jobs == 2
+
+
+def test_a_case_that_fails_validation_still_shows_its_case_id(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    data = case_data("TYPO-7", "MEM007")
+    data["patient"]["weight_kg"] = "heavy"
+    write_case(cases / "typo.yaml", data)
+    write_case(cases / "hostile.yaml", {**data, "case_id": "../../etc/passwd"})
+    results = by_file(run(cases, tmp_path / "letters"))
+    assert results["typo.yaml"].status == FAILED
+    assert results["typo.yaml"].case_id == "TYPO-7"
+    assert results["typo.yaml"].findings == (
+        "typo.yaml: patient.weight_kg: must be a number",)
+    assert results["hostile.yaml"].status == FAILED
+    assert results["hostile.yaml"].case_id is None  # only a safe case_id is repeated
