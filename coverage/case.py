@@ -12,7 +12,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -22,6 +29,19 @@ Identifier = Annotated[
 SafeId = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ]
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2099, 12, 31)
+
+
+def _plausible_date(value: date) -> date:
+    """A typo such as 9999 or 0202 in a year is refused here, not deep inside a deadline."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError("is not a plausible date (between 1900 and 2099); check the year")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_plausible_date)]
+
+
 def _icd10_form(value: object) -> object:
     """'e11.42' / 'E1142' -> 'E11.42': the case-insensitive, dot-optional way staff type codes."""
     if isinstance(value, str):
@@ -99,7 +119,7 @@ class Address(_Model):
 
 class Patient(_Model):
     name: PersonName
-    date_of_birth: date
+    date_of_birth: Day
     sex: Sex
     weight_kg: float = Field(gt=0, le=400, description="body weight in kilograms")
     member_id: Identifier
@@ -137,7 +157,7 @@ class Coverage(_Model):
 
 class Diagnosis(_Model):
     code: Icd10Code
-    onset_date: date | None = None
+    onset_date: Day | None = None
     how_diagnosed: Text | None = Field(
         default=None, description="how the diagnosis was made, from the record"
     )
@@ -147,7 +167,7 @@ class Diagnosis(_Model):
 
 
 class PainScore(_Model):
-    date: date
+    date: Day
     nrs: int = Field(ge=0, le=10, description="0-10 numeric rating scale")
     context: ShortText | None = Field(default=None, description="e.g. 'average, past week'")
 
@@ -155,7 +175,7 @@ class PainScore(_Model):
 class Measure(_Model):
     """A dated score on a named instrument (PHQ-9, BPI interference, ODI...)."""
 
-    date: date
+    date: Day
     instrument: ShortText
     score: float
     max_score: float | None = None
@@ -163,7 +183,7 @@ class Measure(_Model):
 
 
 class PainAndFunction(_Model):
-    pain_since: date | None = Field(default=None, description="when the pain began")
+    pain_since: Day | None = Field(default=None, description="when the pain began")
     scores: list[PainScore] = Field(default_factory=list)
     measures: list[Measure] = Field(default_factory=list)
     functional_impact: Text | None = Field(
@@ -183,8 +203,8 @@ class PriorTherapy(_Model):
         default=None, description="class key; derived from the agent when the tool knows it"
     )
     dose: ShortText | None = Field(default=None, description="dose reached, e.g. '1800 mg/day'")
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     outcome: Outcome
     note: Text | None = None
 
@@ -235,15 +255,15 @@ class TreatmentPlan(_Model):
     ndc: Ndc | None = Field(
         default=None, description="11-digit NDC in 5-4-2 form for the drug line"
     )
-    requested_start: date | None = None
+    requested_start: Day | None = None
 
 
 class KetamineResponse(_Model):
     """Response documented after earlier infusions: what maintenance requests rest on."""
 
     infusions_given: int = Field(ge=1)
-    first_infusion: date
-    last_infusion: date
+    first_infusion: Day
+    last_infusion: Day
     pain_before: float = Field(ge=0, le=10)
     pain_after: float = Field(ge=0, le=10)
     relief_weeks: float | None = Field(default=None, ge=0)
@@ -272,12 +292,12 @@ class PolicyCriterion(_Model):
 
 
 class Denial(_Model):
-    denial_date: date
-    received_date: date
+    denial_date: Day
+    received_date: Day
     reference: Identifier = Field(description="insurer reference or claim number")
     service_denied: ShortText
-    service_from: date | None = None
-    service_to: date | None = None
+    service_from: Day | None = None
+    service_to: Day | None = None
     reasons: list[DenialReason] = Field(default_factory=list)
     reason_text: Text | None = Field(default=None, description="the insurer's words, as written")
     carc_codes: list[
@@ -289,10 +309,10 @@ class Denial(_Model):
     policy_cited: ShortText | None = None
     policy_criteria: list[PolicyCriterion] = Field(default_factory=list)
     level: AppealLevel = AppealLevel.first_internal
-    first_level_date: date | None = Field(
+    first_level_date: Day | None = Field(
         default=None, description="date of the first-level decision, for later levels"
     )
-    deadline: date | None = Field(
+    deadline: Day | None = Field(
         default=None, description="filing deadline printed on the denial notice, if any"
     )
     urgent: bool = False
@@ -304,7 +324,7 @@ class Case(_Model):
     """One patient, one request."""
 
     case_id: SafeId
-    letter_date: date | None = Field(
+    letter_date: Day | None = Field(
         default=None, description="date printed on the letter; today when left out"
     )
     prescriber: ShortText = Field(description="id of a physician in the practice profile")

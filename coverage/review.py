@@ -224,7 +224,7 @@ def _review_dates(case: Case, letter_date: date, block) -> None:
         if value is not None and value < dob:
             block("DATE_BEFORE_BIRTH", field, f"{value} is before the date of birth")
 
-    if dob > letter_date or dob < date(1900, 1, 1):
+    if dob > letter_date:  # before 1900 is refused when the case file is read
         block("DATE_IMPOSSIBLE", "patient.date_of_birth", f"{dob} is not a possible date of birth")
     for i, diagnosis in enumerate(case.diagnoses):
         not_after_letter(diagnosis.onset_date, f"diagnoses[{i}].onset_date")

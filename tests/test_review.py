@@ -164,9 +164,30 @@ def test_date_before_birth(check, case_data) -> None:
     only_blocking(check(case_data), "DATE_BEFORE_BIRTH", "diagnoses[0].onset_date")
 
 
-def test_date_impossible_birth_before_1900(check, case_data) -> None:
-    case_data["patient"]["date_of_birth"] = date(1899, 12, 31)
-    only_blocking(check(case_data), "DATE_IMPOSSIBLE", "patient.date_of_birth")
+@pytest.mark.parametrize(("field", "value"), [
+    (("patient", "date_of_birth"), date(1899, 12, 31)),
+    (("denial", "received_date"), date(9999, 12, 30)),  # overflowed the deadline arithmetic
+    (("letter_date",), date(2100, 1, 1)),
+])
+def test_a_date_outside_1900_2099_is_refused_on_reading(case_data, field, value) -> None:
+    from coverage.errors import InputError
+    from coverage.loading import parse_model
+
+    if field[0] == "denial":
+        case_data["denial"] = {"denial_date": date(2026, 11, 2), "received_date": value,
+                               "reference": "CLM-1", "service_denied": "IV ketamine",
+                               "reasons": ["experimental"]}
+    else:
+        target = case_data
+        for key in field[:-1]:
+            target = target[key]
+        target[field[-1]] = value
+    with pytest.raises(InputError) as caught:
+        parse_model(Case, case_data, "case.yaml")
+    assert caught.value.lines() == [
+        f"case.yaml: {'.'.join(field)}: is not a plausible date (between 1900 and 2099); "
+        "check the year"
+    ]
 
 
 def test_date_impossible_birth_after_the_letter(check, case_data) -> None:
