@@ -626,18 +626,24 @@ def _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force, practi
 
     columns = (TextColumn("[bold]letters"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task("batch", total=None, status="")
+    counts: dict[str, int] = {}
+    summary = None
+    try:
+        with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+            task = progress.add_task("batch", total=None, status="")
 
-        def update(result, done: int, total: int) -> None:
-            counts = update.counts
-            counts[result.status] = counts.get(result.status, 0) + 1
-            status = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items()))
-            progress.update(task, total=total, completed=done, status=status)
+            def update(result, done: int, total: int) -> None:
+                counts[result.status] = counts.get(result.status, 0) + 1
+                status = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items()))
+                with contextlib.suppress(OSError):  # the terminal may be gone (hang-up)
+                    progress.update(task, total=total, completed=done, status=status)
 
-        update.counts = {}
-        return run_batch(cases, output, kind=kind, jobs=jobs, force=force, practice=practice,
-                         today=day, on_result=update)
+            summary = run_batch(cases, output, kind=kind, jobs=jobs, force=force,
+                                practice=practice, today=day, on_result=update)
+    except OSError:
+        if summary is None:
+            raise
+    return summary  # the run is done and reported even when the terminal is not there
 
 
 @app.command(short_help="JSON Schema of the case file, for editors.")

@@ -71,6 +71,7 @@ MANIFEST_FORMAT = 1
 REPORT_CSV = "report.csv"
 REPORT_JSON = "report.json"
 STAGING_NAME = ".staging"
+WITHDRAWN_NAME = "withdrawn"  # earlier letters whose case now makes none
 LOCK_NAME = ".batch.lock"
 
 # statuses, in the order the summary lists them
@@ -137,6 +138,7 @@ class CaseResult:
     code_set_sha256: str | None = None  # a release the practice profile names; None: bundled
     letter_date: str | None = None
     dated_by_run: bool = False  # the case has no letter_date: the letter carries the run's date
+    case_unusable: bool = False  # failed because the case file itself cannot be used
     stem: str | None = None  # the safe file-name stem (the case_id, as a rule)
     seconds: float = 0.0
     worker_pid: int | None = None
@@ -201,7 +203,7 @@ class BatchSummary:
 
     @property
     def withdrawn(self) -> int:
-        return sum(1 for r in self.results if r.note.startswith("earlier letter"))
+        return sum(1 for r in self.results if r.note.startswith("earlier letter moved"))
 
     @property
     def exit_code(self) -> int:
@@ -241,8 +243,8 @@ class BatchSummary:
             lines.append("  every appeal's deadline is in the report's filing_deadline column")
         if self.withdrawn:
             lines.append(
-                f"  {self.withdrawn} earlier letter(s) removed from {self.out_dir}: their cases "
-                "are now blocked or changed and failing (see the note column)"
+                f"  {self.withdrawn} earlier letter(s) moved to {self.out_dir / WITHDRAWN_NAME}: "
+                "their cases make no letter now; do not send them (see the note column)"
             )
         if self.interrupted:
             lines.append(
@@ -559,7 +561,9 @@ def _work_one(task: _Task) -> CaseResult:
     try:
         inputs = _load(task)
     except LetterError as exc:
-        return done(case_id=_case_id_if_readable(task.path), findings=_display(exc.lines(), task))
+        own_fault = isinstance(exc, InputError) and any(p.file == task.path for p in exc.problems)
+        return done(case_id=_case_id_if_readable(task.path), case_unusable=own_fault,
+                    findings=_display(exc.lines(), task))
     except Exception as exc:  # a bug must not stop the other cases
         return done(findings=_internal(exc, task))
     case = inputs.case
@@ -568,8 +572,7 @@ def _work_one(task: _Task) -> CaseResult:
         kind = "appeal" if case.denial is not None else "lmn"
     base = replace(base, case_id=case.case_id, kind=kind,
                    letter_date=inputs.letter_date(task.today).isoformat(),
-                   dated_by_run=case.letter_date is None,
-                   filing_deadline=_filing_deadline(inputs) if kind == "appeal" else None)
+                   dated_by_run=case.letter_date is None)
     try:
         base = replace(base, stem=safe_stem(case.case_id, case.patient.member_id))
     except ValueError:
@@ -578,6 +581,8 @@ def _work_one(task: _Task) -> CaseResult:
     try:
         if sha256_file(Path(task.path)) != task.case_sha256:
             return done(findings=(f"{task.case_file}: changed while the batch ran; run it again",))
+        if kind == "appeal":
+            base = replace(base, filing_deadline=_filing_deadline(inputs))
         letter = make_letter(inputs, task.today, kind, typesetter=_worker_typesetter())
     except ReviewBlocked as exc:
         return done(status=BLOCKED, findings=tuple(_finding_line(f) for f in exc.findings))
@@ -592,6 +597,17 @@ def _work_one(task: _Task) -> CaseResult:
         return done(findings=(f"{task.case_file}: letter could not be written ({exc.strerror})",))
     return done(status=WRITTEN, output_sha256=sha256_bytes(letter.pdf), pages=letter.pages,
                 findings=tuple(_finding_line(f) for f in letter.review.advisory))
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/<stem>-2.pdf`` and on, so no earlier copy is lost."""
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    number = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{number}{suffix}"
+        number += 1
+    return candidate
 
 
 def _case_id_if_readable(path: str) -> str | None:
@@ -626,24 +642,37 @@ def _internal(exc: Exception, task: _Task) -> tuple[str, ...]:
     return (f"{task.case_file}: internal error ({kind}{detail}); please report it",)
 
 
-def _start_resource_tracker_deaf_to_hangups() -> None:
-    """Start multiprocessing's helper process with SIGHUP ignored.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, name))
 
-    The helper ignores Ctrl-C and kill, but a closed terminal (SIGHUP to the process group)
-    killed it mid-run, and it died with a traceback. An ignored signal stays ignored in the
-    process it starts, so the helper outlives the parent's orderly stop.
+
+@contextlib.contextmanager
+def _signals_held(defer: bool = False) -> Iterator[None]:
+    """Ctrl-C, kill and hang-up wait until a step that must not be cut is done.
+
+    ``defer``: a signal that arrives is acted on (KeyboardInterrupt) once the step is done;
+    for committing a chunk's audit events and storing its results (a letter logged is a
+    letter kept). Otherwise the signal is ignored: while worker processes start (an ignored
+    signal stays ignored in the processes started then, so a Ctrl-C during their imports
+    cannot kill them, nor multiprocessing's resource tracker, which dies of a hang-up), and
+    while letters are put in place and the report written, when the run is ending anyway.
     """
     import threading
-    from multiprocessing import resource_tracker
 
-    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
-        resource_tracker.ensure_running()
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handling
         return
-    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    arrived: list[int] = []
+    handler = (lambda number, frame: arrived.append(number)) if defer else signal.SIG_IGN
+    previous = {number: signal.signal(number, handler) for number in _STOP_SIGNALS}
     try:
-        resource_tracker.ensure_running()
+        yield
     finally:
-        signal.signal(signal.SIGHUP, previous)
+        for number, before in previous.items():
+            if before is not None:
+                signal.signal(number, before)
+    if arrived:
+        raise KeyboardInterrupt
 
 
 def _work_chunk(tasks: list[_Task]) -> list[CaseResult]:
@@ -682,7 +711,8 @@ def _check_arguments(cases_dir: Path, out_dir: Path, kind: str, jobs: int | None
 
 
 def usable_cores() -> int:
-    """The cores this process may run on (a container's limit, where the OS reports it)."""
+    """The CPUs this process may run on (its affinity mask; a container's CPU quota is not
+    seen, so --jobs is the way to ask for fewer)."""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # macOS, Windows
@@ -759,7 +789,8 @@ def run_batch(
         try:
             run.execute(case_files)
         finally:
-            run.finish()
+            with _signals_held():
+                run.finish()
     return BatchSummary(
         results=[run.results[f] for f, _ in case_files],
         cases_dir=cases_dir,
@@ -905,7 +936,8 @@ class _Run:
             lines = _display(error.lines(), task)
             self._accept([CaseResult(
                 task.case_file, FAILED, kind=None if task.kind == "auto" else task.kind,
-                findings=(f"{task.case_file}: its practice profile cannot be used:", *lines),
+                findings=(f"{task.case_file}: its practice profile (or the audit log it "
+                          "names) cannot be used:", *lines),
                 case_sha256=task.case_sha256, practice_sha256=task.practice_sha256,
             )])
         return ready
@@ -914,6 +946,11 @@ class _Run:
 
     def _settle(self, results: list[CaseResult]) -> list[CaseResult]:
         """Record results (and audit their letters) before anyone is told about them."""
+        with _signals_held(defer=True):
+            settled = self._settle_now(results)
+        return settled
+
+    def _settle_now(self, results: list[CaseResult]) -> list[CaseResult]:
         written: dict[Path, list[int]] = defaultdict(list)
         for index, result in enumerate(results):
             if result.status == WRITTEN:
@@ -999,9 +1036,9 @@ class _Run:
         chunks = iter([tasks[i:i + size] for i in range(0, len(tasks), size)])
         in_flight: dict[Future, list[_Task]] = {}
         context = multiprocessing.get_context("spawn")  # no fork of a threaded parent (rich)
-        _start_resource_tracker_deaf_to_hangups()
-        executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
-                                       initargs=(practices,))
+        with _signals_held():  # its queues start multiprocessing's resource tracker
+            executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_warm,
+                                           initargs=(practices,))
 
         def submit(chunk: list[_Task]) -> None:
             if self.error == _POOL_BROKEN:
@@ -1012,10 +1049,11 @@ class _Run:
                 self.error = _POOL_BROKEN
 
         try:
-            for chunk in chunks:
-                submit(chunk)
-                if len(in_flight) >= jobs * _CHUNKS_IN_FLIGHT_PER_JOB:
-                    break
+            with _signals_held():  # the first submits start the workers
+                for chunk in chunks:
+                    submit(chunk)
+                    if len(in_flight) >= jobs * _CHUNKS_IN_FLIGHT_PER_JOB:
+                        break
             while in_flight:
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -1129,28 +1167,39 @@ class _Run:
                 )
 
     def _withdraw_stale_letters(self, targets: set[str]) -> None:
-        """Remove an earlier letter whose case now makes none, so nobody faxes it.
+        """Move an earlier letter whose case now makes none into ``withdrawn/``.
 
-        That is a case now blocked, or now failing after its case file changed (with the
-        same case file, a failure can be passing trouble: the letter still stands). Only a
-        file with the hash this tool recorded is removed; the report's note says so.
+        So that nobody faxes it, while the practice keeps its copy (it may have been sent).
+        That is a case now blocked for the same kind of letter, or one whose case file was
+        changed and can no longer be read or validated. Other failures (a full disk, a lost
+        worker) leave the earlier letter where it is. Only a file with the hash this tool
+        recorded is moved; the report's note says where it went.
         """
         for case_file, entry in self.manifest.items():
             result = self.results.get(case_file)
             old = entry.get("output")
             if result is None or not isinstance(old, str) or old.lower() in targets:
                 continue
+            if result.kind is not None:
+                same_kind = result.kind == entry.get("kind")
+            else:  # failed before the kind was known: compare what was asked for
+                same_kind = self.kind == entry.get("requested_kind")
             changed = result.case_sha256 not in (None, entry.get("case_sha256"))
-            if not (result.status == BLOCKED or (result.status == FAILED and changed)):
+            stale = result.status == BLOCKED or (
+                result.status == FAILED and result.case_unusable and changed)
+            if not (same_kind and stale):
                 continue
             with contextlib.suppress(OSError, ValueError):
                 path = inside(self.out_dir, old)
-                if path.is_file() and sha256_file(path) == entry.get("output_sha256"):
-                    path.unlink()
-                    self.results[case_file] = replace(
-                        result, note=f"earlier letter {old} removed: this case makes no "
-                                     "letter now")
-                    self.withdrawn.add(case_file)
+                if not (path.is_file() and sha256_file(path) == entry.get("output_sha256")):
+                    continue
+                target = _free_name(self.out_dir / WITHDRAWN_NAME, old)
+                target.parent.mkdir(mode=0o700, exist_ok=True)
+                os.replace(path, target)
+                self.results[case_file] = replace(
+                    result, note=f"earlier letter moved to {WITHDRAWN_NAME}/{target.name}: this "
+                                 "case makes no letter now; do not send it")
+                self.withdrawn.add(case_file)
 
     def _write_manifest(self) -> None:
         cases: dict[str, dict] = {}

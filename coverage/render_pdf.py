@@ -113,6 +113,7 @@ class RLParagraph(_ReportlabParagraph):
                 self.blPara, self.height, self._wrapWidths, self.frags = hit
                 self.width = self._wrapped_width = availWidth
                 return availWidth, self.height
+        self.__dict__.pop("blPara", None)  # too narrow a width makes none: keep no stale one
         size = super().wrap(availWidth, availHeight)
         if "blPara" in self.__dict__:
             self._wrapped_width = availWidth

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -690,7 +691,8 @@ def test_one_bad_profile_fails_only_its_own_cases(mixed, tmp_path):
     results = by_file(run(mixed, out, jobs=2))
     assert results["other-clinic/e.yaml"].status == FAILED
     assert results["other-clinic/e.yaml"].findings[0] == (
-        "other-clinic/e.yaml: its practice profile cannot be used:")
+        "other-clinic/e.yaml: its practice profile (or the audit log it names) cannot be "
+        "used:")
     assert "other-clinic/practice.yaml" in results["other-clinic/e.yaml"].findings[1]
     assert results["a.yaml"].status == WRITTEN
     assert_report_matches_disk(out)
@@ -759,7 +761,7 @@ def test_a_new_code_set_release_in_place_of_the_old_makes_letters_again(tmp_path
     assert [r.status for r in run(cases, out).results] == [UP_TO_DATE]
 
 
-def test_an_earlier_letter_is_removed_when_its_case_is_now_blocked_or_broken(tmp_path):
+def test_an_earlier_letter_is_withdrawn_when_its_case_is_now_blocked_or_broken(tmp_path):
     cases = tmp_path / "cases"
     practice_into(cases)
     write_case(cases / "a.yaml", case_data("A-1", "MEM001"))
@@ -767,7 +769,8 @@ def test_an_earlier_letter_is_removed_when_its_case_is_now_blocked_or_broken(tmp
     write_case(cases / "c.yaml", case_data("C-3", "MEM003"))
     out = tmp_path / "letters"
     run(cases, out)
-    assert set(pdfs(out)) == {"A-1-lmn.pdf", "B-2-lmn.pdf", "C-3-lmn.pdf"}
+    earlier = pdfs(out)
+    assert set(earlier) == {"A-1-lmn.pdf", "B-2-lmn.pdf", "C-3-lmn.pdf"}
     write_case(cases / "a.yaml", case_data("A-1", "MEM001", route="oral"))  # now blocked
     (cases / "b.yaml").write_text("case_id: B-2\npatient: [unclosed\n", encoding="utf-8")
     summary = run(cases, out)
@@ -775,16 +778,36 @@ def test_an_earlier_letter_is_removed_when_its_case_is_now_blocked_or_broken(tmp
     assert [results[f].status for f in ("a.yaml", "b.yaml", "c.yaml")] == [BLOCKED, FAILED,
                                                                            UP_TO_DATE]
     assert set(pdfs(out)) == {"C-3-lmn.pdf"}
-    assert results["a.yaml"].note == "earlier letter A-1-lmn.pdf removed: this case makes no " \
-                                     "letter now"
-    assert results["b.yaml"].note.startswith("earlier letter B-2-lmn.pdf removed")
-    assert any("2 earlier letter(s) removed" in line for line in summary.summary_lines())
+    withdrawn = {p.name: p.read_bytes() for p in (out / "withdrawn").iterdir()}
+    assert withdrawn == {"A-1-lmn.pdf": earlier["A-1-lmn.pdf"],
+                         "B-2-lmn.pdf": earlier["B-2-lmn.pdf"]}  # the practice keeps its copy
+    assert results["a.yaml"].note == ("earlier letter moved to withdrawn/A-1-lmn.pdf: this case "
+                                      "makes no letter now; do not send it")
+    assert results["b.yaml"].note.startswith("earlier letter moved to withdrawn/B-2-lmn.pdf")
+    assert any("2 earlier letter(s) moved to" in line for line in summary.summary_lines())
     manifest = json.loads((out / ".manifest.json").read_text(encoding="utf-8"))["cases"]
     assert set(manifest) == {"c.yaml"}
     assert_report_matches_disk(out)
     write_case(cases / "a.yaml", case_data("A-1", "MEM001"))  # fixed: written again
     assert by_file(run(cases, out))["a.yaml"].status == WRITTEN
     assert "A-1-lmn.pdf" in pdfs(out)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001", route="nasal"))  # blocked again
+    run(cases, out)
+    assert {p.name for p in (out / "withdrawn").iterdir()} == {
+        "A-1-lmn.pdf", "A-1-lmn-2.pdf", "B-2-lmn.pdf"}  # no earlier copy overwritten
+
+
+def test_asking_for_another_kind_never_withdraws_a_letter(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "plain.yaml", case_data("PLN-1", "MEM1"))
+    out = tmp_path / "letters"
+    run(cases, out)
+    summary = run(cases, out, kind="appeal")  # no denial: blocked as an appeal
+    assert by_file(summary)["plain.yaml"].status == BLOCKED
+    assert by_file(summary)["plain.yaml"].note == ""
+    assert set(pdfs(out)) == {"PLN-1-lmn.pdf"}
+    assert not (out / "withdrawn").exists()
 
 
 def test_a_failure_that_is_not_the_case_files_fault_keeps_the_earlier_letter(tmp_path,
@@ -794,11 +817,13 @@ def test_a_failure_that_is_not_the_case_files_fault_keeps_the_earlier_letter(tmp
     write_case(cases / "a.yaml", case_data("A-1", "MEM001"))
     out = tmp_path / "letters"
     run(cases, out)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001", nrs=8))  # changed, still valid
     monkeypatch.setattr(batch, "write_atomic", _failing_write(batch.write_atomic))
-    summary = run(cases, out, force=True)  # same case file; the new letter cannot be written
+    summary = run(cases, out)  # the new letter cannot be saved: disk full
     assert by_file(summary)["a.yaml"].status == FAILED
     assert by_file(summary)["a.yaml"].note == ""
     assert set(pdfs(out)) == {"A-1-lmn.pdf"}
+    assert not (out / "withdrawn").exists()
 
 
 def _failing_write(real):
@@ -880,3 +905,61 @@ def test_a_case_that_fails_validation_still_shows_its_case_id(tmp_path):
         "typo.yaml: patient.weight_kg: must be a number",)
     assert results["hostile.yaml"].status == FAILED
     assert results["hostile.yaml"].case_id is None  # only a safe case_id is repeated
+
+
+def test_ctrl_c_while_the_workers_start_never_reads_as_a_crashed_worker(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cases = good_cases(tmp_path / "cases", 12)
+    out = tmp_path / "letters"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
+         "--jobs", "2", "--today", "2026-11-20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (out / ".staging").exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # the pool is starting its workers
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode in (0, 130), stdout + stderr
+    assert "stopped unexpectedly" not in stdout + stderr
+    assert "Traceback" not in stderr
+    assert_report_matches_disk(out)
+    assert_clean(out)
+
+
+def test_a_hang_up_with_the_progress_bar_showing_still_reports_the_run(tmp_path):
+    """The progress bar is drawn on a terminal; a hang-up means that terminal is gone."""
+    import pty
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cases = good_cases(tmp_path / "cases", 40)
+    out = tmp_path / "letters"
+    terminal, terminal_side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
+         "--jobs", "2", "--today", "2026-11-20"],
+        stdout=subprocess.PIPE, stderr=terminal_side, text=True, start_new_session=True,
+    )
+    os.close(terminal_side)
+    deadline = time.monotonic() + 120
+    while not list((out / ".staging").glob("*.pdf")) and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            os.read(terminal, 65536)  # keep the terminal drained, as a real one is
+        time.sleep(0.02)
+    os.close(terminal)  # the window is closed...
+    os.killpg(process.pid, signal.SIGHUP)  # ...and everything in it gets the hang-up
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout
+    report = report_json(out)
+    assert report["interrupted"] is True and report["counts"][WRITTEN] >= 1
+    assert_report_matches_disk(out)
+    assert_clean(out)
