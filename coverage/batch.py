@@ -27,6 +27,8 @@ How a run goes:
    first 10 hex digits of the SHA-256 of the case file's relative path. Staged letters move
    into place by rename, the manifest and ``report.csv`` / ``report.json`` are written
    atomically, and the staging folder is removed: an interrupted run leaves no partial file.
+   An earlier letter whose case file is now blocked (same kind), or was changed and can no
+   longer be used, moves to ``<out>/withdrawn/``: out of the pile to send, still kept.
 
 Names come from the case_id only (the model allows letters, digits, ``.``, ``_``, ``-``), or
 from the member ID with anything else replaced by ``_`` should the case_id ever fail that
@@ -828,7 +830,7 @@ class _Run:
         self.error: str | None = None
         self.peak_rss: dict[int, int] = {}
         self._practice_hashes: dict[Path, str] = {}
-        self.withdrawn: set[str] = set()  # case files whose earlier letter was removed
+        self.withdrawn: set[str] = set()  # case files whose earlier letter was withdrawn
         self._code_set_hashes: dict[Path, str | None] = {}
         self._practice_models: dict[Path, object] = {}
         self._practice_of: dict[str, Path] = {}
