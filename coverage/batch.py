@@ -74,6 +74,7 @@ REPORT_CSV = "report.csv"
 REPORT_JSON = "report.json"
 STAGING_NAME = ".staging"
 WITHDRAWN_NAME = "withdrawn"  # earlier letters whose case now makes none
+_KIND_WORDS = {"lmn": "a letter of medical necessity", "appeal": "an appeal"}
 LOCK_NAME = ".batch.lock"
 
 # statuses, in the order the summary lists them
@@ -205,7 +206,8 @@ class BatchSummary:
 
     @property
     def withdrawn(self) -> int:
-        return sum(1 for r in self.results if r.note.startswith("earlier letter moved"))
+        """Earlier letters that no longer stand (moved to withdrawn/, or failing that, noted)."""
+        return sum(1 for r in self.results if "earlier letter" in r.note)
 
     @property
     def exit_code(self) -> int:
@@ -245,8 +247,8 @@ class BatchSummary:
             lines.append("  every appeal's deadline is in the report's filing_deadline column")
         if self.withdrawn:
             lines.append(
-                f"  {self.withdrawn} earlier letter(s) moved to {self.out_dir / WITHDRAWN_NAME}: "
-                "their cases make no letter now; do not send them (see the note column)"
+                f"  {self.withdrawn} earlier letter(s) no longer stand: moved to "
+                f"{self.out_dir / WITHDRAWN_NAME}; do not send them (see the note column)"
             )
         if self.interrupted:
             lines.append(
@@ -1066,16 +1068,20 @@ class _Run:
                     self._accept(self._chunk_results(future, chunk))
         except KeyboardInterrupt:
             self.interrupted = True
-            for future in in_flight:
-                future.cancel()
-            # chunks already running finish (workers ignore SIGINT); keep what they wrote
-            executor.shutdown(wait=True, cancel_futures=True)
-            for future, chunk in in_flight.items():
-                if future.done() and not future.cancelled():
-                    self._settle([result for result in self._chunk_results(future, chunk)
-                                  if result.case_file not in self.results])
+            # chunks already running finish (workers ignore SIGINT); keep what they wrote.
+            # A second Ctrl-C must not cut this short: workers would outlive the run and
+            # write into a staging folder already removed.
+            with _signals_held():
+                for future in in_flight:
+                    future.cancel()
+                executor.shutdown(wait=True, cancel_futures=True)
+                for future, chunk in in_flight.items():
+                    if future.done() and not future.cancelled():
+                        self._settle_now([r for r in self._chunk_results(future, chunk)
+                                          if r.case_file not in self.results])
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            with _signals_held():
+                executor.shutdown(wait=True, cancel_futures=True)
 
     def _chunk_results(self, future: Future, chunk: list[_Task]) -> list[CaseResult]:
         try:
@@ -1144,7 +1150,7 @@ class _Run:
                     )
                     continue
             moves.append((self.results[result.case_file], staged))
-        # letters this tool wrote earlier under a name no case uses now: superseded
+        # letters this tool wrote earlier under a name no case uses now
         for case_file, entry in self.manifest.items():
             old = entry.get("output")
             current = self.results.get(case_file)
@@ -1152,10 +1158,15 @@ class _Run:
                 continue
             if current.status not in (WRITTEN, UP_TO_DATE) or current.output == old:
                 continue
-            with contextlib.suppress(OSError, ValueError):
-                path = inside(self.out_dir, old)
-                if path.is_file() and sha256_file(path) == entry.get("output_sha256"):
-                    path.unlink()
+            if entry.get("kind") == current.kind:  # the same letter under its new name
+                with contextlib.suppress(OSError, ValueError):
+                    path = inside(self.out_dir, old)
+                    if path.is_file() and sha256_file(path) == entry.get("output_sha256"):
+                        path.unlink()
+            elif self.kind == "auto":  # the case now calls for the other kind of letter
+                self._withdraw(case_file, entry, f"this case now calls for "
+                                                 f"{_KIND_WORDS[current.kind]}")
+            # asked for the other kind by name: both letters stand; the old one stays put
         self._withdraw_stale_letters(targets)
         for result, staged in moves:
             try:
@@ -1191,17 +1202,28 @@ class _Run:
                 result.status == FAILED and result.case_unusable and changed)
             if not (same_kind and stale):
                 continue
-            with contextlib.suppress(OSError, ValueError):
-                path = inside(self.out_dir, old)
-                if not (path.is_file() and sha256_file(path) == entry.get("output_sha256")):
-                    continue
-                target = _free_name(self.out_dir / WITHDRAWN_NAME, old)
-                target.parent.mkdir(mode=0o700, exist_ok=True)
-                os.replace(path, target)
-                self.results[case_file] = replace(
-                    result, note=f"earlier letter moved to {WITHDRAWN_NAME}/{target.name}: this "
-                                 "case makes no letter now; do not send it")
-                self.withdrawn.add(case_file)
+            self._withdraw(case_file, entry, "this case makes no letter now")
+
+    def _withdraw(self, case_file: str, entry: dict, why: str) -> None:
+        """Move the letter ``entry`` recorded into ``withdrawn/``; the note says what happened."""
+        old = entry["output"]
+        result = self.results[case_file]
+        try:
+            path = inside(self.out_dir, old)
+            if not (path.is_file() and sha256_file(path) == entry.get("output_sha256")):
+                return  # not the bytes this tool wrote: somebody else's file
+            target = _free_name(self.out_dir / WITHDRAWN_NAME, old)
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+            os.replace(path, target)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            note = (f"earlier letter {old} could not be moved to {WITHDRAWN_NAME}/ ({reason}); "
+                    f"{why}: do not send it")
+        else:
+            note = (f"earlier letter moved to {WITHDRAWN_NAME}/{target.name}: {why}; "
+                    "do not send it")
+            self.withdrawn.add(case_file)
+        self.results[case_file] = replace(result, note="; ".join(filter(None, (result.note, note))))
 
     def _write_manifest(self) -> None:
         cases: dict[str, dict] = {}

@@ -784,7 +784,7 @@ def test_an_earlier_letter_is_withdrawn_when_its_case_is_now_blocked_or_broken(t
     assert results["a.yaml"].note == ("earlier letter moved to withdrawn/A-1-lmn.pdf: this case "
                                       "makes no letter now; do not send it")
     assert results["b.yaml"].note.startswith("earlier letter moved to withdrawn/B-2-lmn.pdf")
-    assert any("2 earlier letter(s) moved to" in line for line in summary.summary_lines())
+    assert any("2 earlier letter(s) no longer stand" in line for line in summary.summary_lines())
     manifest = json.loads((out / ".manifest.json").read_text(encoding="utf-8"))["cases"]
     assert set(manifest) == {"c.yaml"}
     assert_report_matches_disk(out)
@@ -961,5 +961,91 @@ def test_a_hang_up_with_the_progress_bar_showing_still_reports_the_run(tmp_path)
     assert process.returncode == 130, stdout
     report = report_json(out)
     assert report["interrupted"] is True and report["counts"][WRITTEN] >= 1
+    assert_report_matches_disk(out)
+    assert_clean(out)
+
+
+def test_a_case_that_now_calls_for_an_appeal_withdraws_its_earlier_lmn(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001"))
+    out = tmp_path / "letters"
+    run(cases, out)
+    lmn = pdfs(out)["A-1-lmn.pdf"]
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001", denial=DENIAL))  # denied since
+    result = by_file(run(cases, out))["a.yaml"]
+    assert (result.status, result.kind, result.output) == (WRITTEN, "appeal", "A-1-appeal.pdf")
+    assert result.note == ("earlier letter moved to withdrawn/A-1-lmn.pdf: this case now calls "
+                           "for an appeal; do not send it")
+    assert set(pdfs(out)) == {"A-1-appeal.pdf"}
+    assert (out / "withdrawn" / "A-1-lmn.pdf").read_bytes() == lmn
+    assert_report_matches_disk(out)
+
+
+def test_asking_for_each_kind_by_name_keeps_both_letters(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001", denial=DENIAL))
+    out = tmp_path / "letters"
+    run(cases, out, kind="lmn")
+    run(cases, out, kind="appeal")
+    assert set(pdfs(out)) == {"A-1-lmn.pdf", "A-1-appeal.pdf"}
+    assert not (out / "withdrawn").exists()
+
+
+def test_a_withdrawal_that_cannot_be_done_is_said(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001"))
+    out = tmp_path / "letters"
+    run(cases, out)
+    (out / "withdrawn").write_text("a file in the way", encoding="utf-8")
+    write_case(cases / "a.yaml", case_data("A-1", "MEM001", route="oral"))
+    summary = run(cases, out)
+    note = by_file(summary)["a.yaml"].note
+    assert note.startswith("earlier letter A-1-lmn.pdf could not be moved to withdrawn/ (")
+    assert note.endswith("this case makes no letter now: do not send it")
+    assert any("1 earlier letter(s) no longer stand" in line for line in summary.summary_lines())
+    # the next run tries again
+    (out / "withdrawn").unlink()
+    assert by_file(run(cases, out))["a.yaml"].note.startswith("earlier letter moved to withdrawn/")
+
+
+def test_ctrl_c_pressed_again_and_again_still_ends_cleanly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cases = good_cases(tmp_path / "cases", 40)
+    out = tmp_path / "letters"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
+         "--jobs", "2", "--today", "2026-11-20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list((out / ".staging").glob("*.pdf")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for _ in range(4):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)
+            time.sleep(0.1)
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 130, stdout + stderr
+        assert "Traceback" not in stderr
+        deadline = time.monotonic() + 20  # no worker outlives the run
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("a process of the batch is still running")
+    finally:  # should this regress, leave no worker behind (they ignore all but SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     assert_report_matches_disk(out)
     assert_clean(out)
