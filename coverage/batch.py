@@ -974,10 +974,16 @@ class _Run:
 
     def _accept(self, results: list[CaseResult]) -> None:
         """Settle a batch of results, then report them (a Ctrl-C in on_result loses none)."""
+        stop: KeyboardInterrupt | None = None
         for result in self._settle(results):
             self.done += 1
             if self.on_result is not None:
-                self.on_result(result, self.done, self.total)
+                try:
+                    self.on_result(result, self.done, self.total)
+                except KeyboardInterrupt as exc:  # tell the rest of the chunk, then stop
+                    stop = stop or exc
+        if stop is not None:
+            raise stop
 
     def _audit(self, practice_path: Path, results: list[CaseResult]) -> LetterError | None:
         """Log the letters of one practice in one transaction; the error if that failed."""
@@ -1077,8 +1083,13 @@ class _Run:
                 executor.shutdown(wait=True, cancel_futures=True)
                 for future, chunk in in_flight.items():
                     if future.done() and not future.cancelled():
-                        self._settle_now([r for r in self._chunk_results(future, chunk)
-                                          if r.case_file not in self.results])
+                        late = self._settle_now([r for r in self._chunk_results(future, chunk)
+                                                 if r.case_file not in self.results])
+                        for result in late:  # the console counts what the report counts
+                            self.done += 1
+                            if self.on_result is not None:
+                                with contextlib.suppress(KeyboardInterrupt, OSError):
+                                    self.on_result(result, self.done, self.total)
         finally:
             with _signals_held():
                 executor.shutdown(wait=True, cancel_futures=True)

@@ -409,13 +409,18 @@ def test_ctrl_c_keeps_finished_letters_and_reports_the_rest_as_not_run(tmp_path,
     cases = good_cases(tmp_path / "cases", count)
     out = tmp_path / "letters"
 
+    told: list[str] = []
+
     def stop_after_two(result, done, total):
+        told.append(result.case_file)
         if done == 2:
             raise KeyboardInterrupt
 
     summary = run(cases, out, jobs=jobs, on_result=stop_after_two)
     assert summary.interrupted and summary.exit_code == 130
     counts = summary.counts
+    # every case the report says was done was also shown, once, as it was settled
+    assert sorted(told) == sorted(r.case_file for r in summary.results if r.status != NOT_RUN)
     assert counts[WRITTEN] >= 2 and counts[NOT_RUN] >= 1
     assert counts[WRITTEN] + counts[NOT_RUN] == count
     if jobs == 1:
