@@ -100,6 +100,8 @@ SUFFIX_DIGITS = 10
 _SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MAX_CHUNK = 8
 _POOL_BROKEN = "a worker process stopped unexpectedly (out of memory?)"
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, name))  # Ctrl-C, kill, hang-up
 _CHUNKS_IN_FLIGHT_PER_JOB = 2  # one running, one waiting: Ctrl-C stops soon
 
 OnResult = Callable[["CaseResult", int, int], None]
@@ -453,10 +455,19 @@ def _up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
     if not isinstance(output, str) or not isinstance(recorded, str):
         return False
     try:
-        path = inside(out_dir, output)
-        return path.is_file() and sha256_file(path) == recorded
+        return _recorded_letter(out_dir, entry) is not None
     except (OSError, ValueError):
         return False
+
+
+def _recorded_letter(out_dir: Path, entry: dict) -> Path | None:
+    """The letter a manifest entry names, if the file there still holds the bytes recorded.
+
+    None for anything else (somebody else's file, an edited letter). Raises ValueError for
+    a name outside the folder and OSError when the file cannot be read.
+    """
+    path = inside(out_dir, entry["output"])
+    return path if path.is_file() and sha256_file(path) == entry.get("output_sha256") else None
 
 
 # --------------------------------------------------------------------------- workers
@@ -481,9 +492,8 @@ def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     if in_worker:
         # Ctrl-C, a closed terminal or a kill of the process group reach the workers too: the
         # parent decides what stops, and when (it lets running chunks finish)
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        for number in _STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
     from coverage import compose, render_pdf  # noqa: F401  (imports are part of the warm-up)
     from coverage.codes import load_code_set
     from coverage.document import template_environment
@@ -644,10 +654,6 @@ def _internal(exc: Exception, task: _Task) -> tuple[str, ...]:
     kind = type(exc).__name__
     detail = f": {exc}" if isinstance(exc, ImportError | NotImplementedError) else ""
     return (f"{task.case_file}: internal error ({kind}{detail}); please report it",)
-
-
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                      if hasattr(signal, name))
 
 
 @contextlib.contextmanager
@@ -895,16 +901,21 @@ class _Run:
         """
         if practice not in self._code_set_hashes:
             from coverage.letters import code_set_path
-            from coverage.loading import load_practice
 
             digest = None
             with contextlib.suppress(LetterError, OSError):
-                model = self._practice_models.get(practice) or load_practice(practice)
-                self._practice_models[practice] = model
-                named = code_set_path(model, practice, None)
+                named = code_set_path(self._practice_model(practice), practice, None)
                 digest = sha256_file(named) if named is not None else None
             self._code_set_hashes[practice] = digest
         return self._code_set_hashes[practice]
+
+    def _practice_model(self, path: Path):
+        """The practice profile at ``path``, read once per run (LetterError if unusable)."""
+        if path not in self._practice_models:
+            from coverage.loading import load_practice
+
+            self._practice_models[path] = load_practice(path)
+        return self._practice_models[path]
 
     def _preflight(self, tasks: list[_Task]) -> list[_Task]:
         """Check each practice profile and its audit log once, before any letter is made.
@@ -914,15 +925,11 @@ class _Run:
         the error is raised instead, said once, as for a bad ``--practice``.
         """
         from coverage.audit import check_log, log_location
-        from coverage.loading import load_practice
 
         problems: dict[str, LetterError] = {}
         for practice in sorted({t.practice_path for t in tasks}):
-            path = Path(practice)
             try:
-                model = self._practice_models.get(path) or load_practice(path)
-                self._practice_models[path] = model
-                check_log(log_location(model, practice))
+                check_log(log_location(self._practice_model(Path(practice)), practice))
             except LetterError as exc:
                 problems[practice] = exc
         if not problems:
@@ -988,12 +995,9 @@ class _Run:
     def _audit(self, practice_path: Path, results: list[CaseResult]) -> LetterError | None:
         """Log the letters of one practice in one transaction; the error if that failed."""
         from coverage.audit import log_location, new_event, record_many
-        from coverage.loading import load_practice
 
         try:
-            if practice_path not in self._practice_models:
-                self._practice_models[practice_path] = load_practice(practice_path)
-            log = log_location(self._practice_models[practice_path], str(practice_path))
+            log = log_location(self._practice_model(practice_path), str(practice_path))
             record_many(log, [new_event("batch", r.kind, r.case_sha256, r.output_sha256, None)
                               for r in results])
         except LetterError as exc:
@@ -1171,8 +1175,8 @@ class _Run:
                 continue
             if entry.get("kind") == current.kind:  # the same letter under its new name
                 with contextlib.suppress(OSError, ValueError):
-                    path = inside(self.out_dir, old)
-                    if path.is_file() and sha256_file(path) == entry.get("output_sha256"):
+                    path = _recorded_letter(self.out_dir, entry)
+                    if path is not None:
                         path.unlink()
             elif self.kind == "auto":  # the case now calls for the other kind of letter
                 self._withdraw(case_file, entry, f"this case now calls for "
@@ -1220,8 +1224,8 @@ class _Run:
         old = entry["output"]
         result = self.results[case_file]
         try:
-            path = inside(self.out_dir, old)
-            if not (path.is_file() and sha256_file(path) == entry.get("output_sha256")):
+            path = _recorded_letter(self.out_dir, entry)
+            if path is None:
                 return  # not the bytes this tool wrote: somebody else's file
             target = _free_name(self.out_dir / WITHDRAWN_NAME, old)
             target.parent.mkdir(mode=0o700, exist_ok=True)
