@@ -5,7 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -860,24 +865,35 @@ def test_a_letter_dated_by_its_run_is_made_again_on_a_later_day(tmp_path):
                                             "undated.yaml": (WRITTEN, "2026-11-24")}
 
 
+def start_batch_cli(cases: Path, out: Path, stderr=subprocess.PIPE) -> subprocess.Popen:
+    """`ketamine-letters batch` with two workers, in a process group of its own to signal."""
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
+         "--jobs", "2", "--today", "2026-11-20"],
+        stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True,
+    )
+
+
+def first_letter_staged(out: Path) -> Callable[[], bool]:
+    return lambda: any((out / ".staging").glob("*.pdf"))
+
+
+def wait_for(ready: Callable[[], bool], seconds: float = 120, every: float = 0.02,
+             meanwhile: Callable[[], None] | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready() and time.monotonic() < deadline:
+        if meanwhile is not None:
+            meanwhile()
+        time.sleep(every)
+
+
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
 def test_kill_or_a_closed_terminal_ends_the_run_like_ctrl_c(tmp_path, signal_name):
     """The whole process group gets the signal, as from `kill -TERM -pgid` or a hang-up."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     cases = good_cases(tmp_path / "cases", 40)
     out = tmp_path / "letters"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
-         "--jobs", "2", "--today", "2026-11-20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not list((out / ".staging").glob("*.pdf")) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_batch_cli(cases, out)
+    wait_for(first_letter_staged(out))
     os.killpg(process.pid, getattr(signal, signal_name))
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stdout + stderr
@@ -913,21 +929,11 @@ def test_a_case_that_fails_validation_still_shows_its_case_id(tmp_path):
 
 
 def test_ctrl_c_while_the_workers_start_never_reads_as_a_crashed_worker(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
 
     cases = good_cases(tmp_path / "cases", 12)
     out = tmp_path / "letters"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
-         "--jobs", "2", "--today", "2026-11-20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while not (out / ".staging").exists() and time.monotonic() < deadline:
-        time.sleep(0.005)
+    process = start_batch_cli(cases, out)
+    wait_for((out / ".staging").exists, seconds=60, every=0.005)
     time.sleep(0.05)  # the pool is starting its workers
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
@@ -941,25 +947,18 @@ def test_ctrl_c_while_the_workers_start_never_reads_as_a_crashed_worker(tmp_path
 def test_a_hang_up_with_the_progress_bar_showing_still_reports_the_run(tmp_path):
     """The progress bar is drawn on a terminal; a hang-up means that terminal is gone."""
     import pty
-    import signal
-    import subprocess
-    import sys
-    import time
 
     cases = good_cases(tmp_path / "cases", 40)
     out = tmp_path / "letters"
     terminal, terminal_side = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
-         "--jobs", "2", "--today", "2026-11-20"],
-        stdout=subprocess.PIPE, stderr=terminal_side, text=True, start_new_session=True,
-    )
+    process = start_batch_cli(cases, out, stderr=terminal_side)
     os.close(terminal_side)
-    deadline = time.monotonic() + 120
-    while not list((out / ".staging").glob("*.pdf")) and time.monotonic() < deadline:
+
+    def drain() -> None:  # keep the terminal drained, as a real one is
         with contextlib.suppress(OSError):
-            os.read(terminal, 65536)  # keep the terminal drained, as a real one is
-        time.sleep(0.02)
+            os.read(terminal, 65536)
+
+    wait_for(first_letter_staged(out), meanwhile=drain)
     os.close(terminal)  # the window is closed...
     os.killpg(process.pid, signal.SIGHUP)  # ...and everything in it gets the hang-up
     stdout, _ = process.communicate(timeout=120)
@@ -1017,22 +1016,12 @@ def test_a_withdrawal_that_cannot_be_done_is_said(tmp_path):
 
 
 def test_ctrl_c_pressed_again_and_again_still_ends_cleanly(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
 
     cases = good_cases(tmp_path / "cases", 40)
     out = tmp_path / "letters"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
-         "--jobs", "2", "--today", "2026-11-20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
+    process = start_batch_cli(cases, out)
     try:
-        deadline = time.monotonic() + 120
-        while not list((out / ".staging").glob("*.pdf")) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(first_letter_staged(out))
         for _ in range(4):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGINT)
