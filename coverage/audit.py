@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coverage.errors import LetterError
+from coverage.errors import AuditError
 from coverage.files import PRIVATE_MODE
 
 ENV_VAR = "KETAMINE_LETTERS_AUDIT_LOG"
@@ -37,10 +37,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-
-
-class AuditError(LetterError):
-    exit_code = 1
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coverage.errors import InputError, LetterError, ReviewBlocked
+from coverage.errors import BatchError, InputError, LetterError, ReviewBlocked
 from coverage.files import sha256_bytes, sha256_file, write_atomic
 
 if TYPE_CHECKING:  # reportlab loads in the workers, not in the parent's planning
@@ -105,12 +105,6 @@ _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "S
 _CHUNKS_IN_FLIGHT_PER_JOB = 2  # one running, one waiting: Ctrl-C stops soon
 
 OnResult = Callable[["CaseResult", int, int], None]
-
-
-class BatchError(LetterError):
-    """The run itself could not be finished (the output folder failed under it)."""
-
-    exit_code = 1
 
 
 # --------------------------------------------------------------------------- results
@@ -496,7 +490,7 @@ def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
             signal.signal(number, signal.SIG_IGN)
     from coverage import compose, render_pdf  # noqa: F401  (imports are part of the warm-up)
     from coverage.codes import load_code_set
-    from coverage.document import template_environment
+    from coverage.templating import template_environment
     from coverage.fonts import register_fonts
     from coverage.knowledge import load_knowledge
     from coverage.letters import LETTER_KINDS, code_set_path

@@ -1,42 +1,54 @@
-"""The document model (a few kinds of block) and template -> blocks.
+"""The document model: what every renderer (PDF, Word, plain text) translates.
 
-Templates own the words. A template renders to a small, closed XML vocabulary::
+A letter is a :class:`Document`: a sequence of blocks (headings, paragraphs, lists, tables,
+label/value fields, an address, the signature line, numbered references) and the page
+furniture around them (letterhead, the per-page header with the patient's name, date of birth
+and member ID, the footer, the DRAFT watermark, document properties). Text inside blocks is a
+tuple of inline runs: plain text with bold and italic, and line breaks. Nothing here speaks any
+renderer's language: no reportlab markup, no WordprocessingML, no escaping. Text is stored as
+it should print; each renderer escapes what its format needs.
 
-    <letter>
-      <address><line>..</line></address>       <fields><field label="..">..</field></fields>
-      <section title="..">                      <p>text with <b>bold</b> and <i>italic</i></p>
-      <ul><li>..</li></ul>                      <table widths="3,2,5"><tr head="1"><td>..</td></tr>
-      <quote>..</quote>   <signature/>           ..</table>
-      <refs><ref n="1">..</ref></refs>
-    </letter>
-
-Jinja runs with autoescape and StrictUndefined, so a name like ``O'Brien & <Sons>`` arrives
-here as escaped text and comes out literally, and a typo in a template fails loudly. The
-renderer maps blocks to reportlab; the same blocks could feed DOCX or plain text later.
+The model is built once per letter (``templating`` parses the template's output into blocks,
+``pipeline`` adds the furniture) and is immutable, so one document can feed several renderers.
 """
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from xml.sax.saxutils import escape
+from dataclasses import dataclass, field
+from datetime import date
 
-from coverage.compose import us_date
-from coverage.errors import LetterError
+WATERMARK_DRAFT = "DRAFT - NOT SIGNED"
+WATERMARK_EDITABLE = "DRAFT - EDITABLE COPY, NOT SIGNED"
+CONFIDENTIAL = "Confidential: protected health information"
 
 
-class TemplateError(LetterError):
-    """A template failed or produced something outside the document vocabulary."""
+@dataclass(frozen=True)
+class Run:
+    """A stretch of text in one style."""
 
-    exit_code = 2
+    text: str
+    bold: bool = False
+    italic: bool = False
+
+
+@dataclass(frozen=True)
+class LineBreak:
+    """A forced line break inside a paragraph, list item or cell."""
+
+
+Inline = Run | LineBreak
+Text = tuple[Inline, ...]
+
+
+def plain(text: Text) -> str:
+    """The text of inline runs without styles; a line break reads as a newline."""
+    return "".join(part.text if isinstance(part, Run) else "\n" for part in text)
 
 
 @dataclass(frozen=True)
 class Paragraph:
-    markup: str  # reportlab inline markup: escaped text with <b>, <i>, <br/>
-    style: str = "body"
+    text: Text
+    style: str = "body"  # body | date | small | quote
 
 
 @dataclass(frozen=True)
@@ -46,142 +58,71 @@ class Heading:
 
 @dataclass(frozen=True)
 class Bullets:
-    items: tuple[str, ...]
+    items: tuple[Text, ...]
 
 
 @dataclass(frozen=True)
 class Table:
-    rows: tuple[tuple[str, ...], ...]
-    widths: tuple[float, ...]
-    header_rows: int
+    rows: tuple[tuple[Text, ...], ...]
+    widths: tuple[float, ...]  # relative column widths
+    header_rows: int  # repeated at the top of every page the table runs onto
 
 
 @dataclass(frozen=True)
 class Fields:
-    pairs: tuple[tuple[str, str], ...]
+    """Label/value lines (the RE block): the label plain, the value inline text."""
+
+    pairs: tuple[tuple[str, Text], ...]
 
 
 @dataclass(frozen=True)
 class Address:
-    lines: tuple[str, ...]
+    lines: tuple[Text, ...]
 
 
 @dataclass(frozen=True)
 class Signature:
-    pass
+    """Where the physician signs; what it says is the document's :class:`SignatureText`."""
 
 
 @dataclass(frozen=True)
 class References:
-    items: tuple[tuple[str, str], ...]
+    items: tuple[tuple[str, Text], ...]  # (number, citation)
 
 
 Block = Paragraph | Heading | Bullets | Table | Fields | Address | Signature | References
 
-_INLINE = {"b", "i", "br"}
+
+@dataclass(frozen=True)
+class Furniture:
+    """What goes around the words on every page, and the document's properties."""
+
+    letterhead_name: str
+    letterhead_lines: tuple[str, ...]
+    header: str  # patient, date of birth, member ID; renderers add "Page X of Y"
+    footer: str
+    title: str
+    author: str
+    subject: str
+    keywords: str
+    draft: bool = True  # a DRAFT watermark on every page until a physician signs
+    created: date | None = None  # the letter's date: the file's creation date
+    confidential: str = CONFIDENTIAL
 
 
-def _inline(element: ET.Element) -> str:
-    """Serialise an element's mixed content as reportlab paragraph markup."""
-    out = [escape(element.text or "")]
-    for child in element:
-        if child.tag not in _INLINE:
-            raise TemplateError(f"template: <{child.tag}> is not allowed inside text")
-        if child.tag == "br":
-            out.append("<br/>")
-        else:
-            out.append(f"<{child.tag}>{_inline(child)}</{child.tag}>")
-        out.append(escape(child.tail or ""))
-    return " ".join("".join(out).split())
+@dataclass(frozen=True)
+class SignatureText:
+    """What the signature box says; the signed lines and image appear only on signed letters."""
+
+    lines: tuple[str, ...]
+    signed_lines: tuple[str, ...] = ()
+    image: str | None = None  # the physician's signature image (a path), for fax copies
 
 
-def _text(element: ET.Element) -> str:
-    return " ".join("".join(element.itertext()).split())
+@dataclass(frozen=True)
+class Document:
+    """One letter, ready for any renderer."""
 
-
-def _blocks(parent: ET.Element) -> list[Block]:
-    blocks: list[Block] = []
-    for el in parent:
-        tag = el.tag
-        if tag == "section":
-            blocks.append(Heading(el.get("title", "")))
-            blocks.extend(_blocks(el))
-        elif tag == "p":
-            blocks.append(Paragraph(_inline(el), el.get("style", "body")))
-        elif tag == "quote":
-            blocks.append(Paragraph(_inline(el), "quote"))
-        elif tag == "ul":
-            blocks.append(Bullets(tuple(_inline(li) for li in el.iter("li"))))
-        elif tag == "table":
-            rows = tuple(tuple(_inline(td) for td in tr) for tr in el.iter("tr"))
-            head = sum(1 for tr in el.iter("tr") if tr.get("head"))
-            widths = tuple(float(w) for w in el.get("widths", "").split(",") if w)
-            blocks.append(Table(rows, widths, head))
-        elif tag == "fields":
-            blocks.append(Fields(tuple((f.get("label", ""), _inline(f)) for f in el)))
-        elif tag == "address":
-            blocks.append(Address(tuple(_inline(line) for line in el)))
-        elif tag == "signature":
-            blocks.append(Signature())
-        elif tag == "refs":
-            blocks.append(References(tuple((r.get("n", ""), _inline(r)) for r in el)))
-        else:
-            raise TemplateError(f"template: <{tag}> is not a document block")
-    return blocks
-
-
-def parse_blocks(markup: str) -> list[Block]:
-    """Template output -> blocks; anything outside the vocabulary is an error."""
-    try:
-        root = ET.fromstring(markup)
-    except ET.ParseError as exc:
-        raise TemplateError(f"template produced malformed markup: {exc}") from None
-    return _blocks(root)
-
-
-def templates_folder() -> Path:
-    """The shipped templates: installed as coverage/templates, or ../templates in a checkout."""
-    installed = Path(__file__).parent / "templates"
-    return installed if installed.is_dir() else Path(__file__).parent.parent / "templates"
-
-
-@cache
-def template_environment(override: Path | None = None):
-    """A strict Jinja environment: autoescape, StrictUndefined, no computing in templates.
-
-    The shipped templates run in a plain environment. With ``override`` (a clinic's own
-    template folder, searched first) everything renders in a SandboxedEnvironment, because
-    those templates come from outside the project.
-    """
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    loaders = [FileSystemLoader(str(templates_folder()))]
-    environment_class = Environment
-    if override is not None:
-        loaders.insert(0, FileSystemLoader(str(override)))
-        environment_class = SandboxedEnvironment
-    env = environment_class(
-        loader=ChoiceLoader(loaders),
-        auto_reload=False,  # templates do not change while a process runs: no stat per letter
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters["usdate"] = us_date
-    return env
-
-
-def render_blocks(template_name: str, context: object, override: Path | None = None) -> list[Block]:
-    """Render a letter template with ``context`` and parse it into blocks."""
-    from jinja2 import TemplateError as JinjaError
-
-    env = template_environment(override)
-    try:
-        markup = env.get_template(template_name).render(c=context)
-    except JinjaError as exc:
-        where = f" ({override})" if override else ""
-        raise TemplateError(f"template {template_name}{where}: {exc}") from None
-    return parse_blocks(markup)
+    blocks: tuple[Block, ...]
+    furniture: Furniture
+    signature: SignatureText = field(default_factory=lambda: SignatureText(()))

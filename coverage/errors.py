@@ -64,10 +64,34 @@ class ReviewBlocked(LetterError):
         return [head] + [f"  {f.code}  {f.field}: {f.message}" for f in self.findings]
 
 
-class DeadlinePassed(LetterError):
-    """An appeal is past its filing deadline."""
+class UsageError(LetterError):
+    """A command was given arguments it cannot use (an unknown --kind, a date that is not one)."""
 
     exit_code = 2
+
+
+class TemplateError(LetterError):
+    """A template failed or produced something outside the document vocabulary."""
+
+    exit_code = 2
+
+
+class OutputError(LetterError):
+    """An output file cannot be written where the user asked."""
+
+    exit_code = 2
+
+
+class AuditError(LetterError):
+    """The audit log cannot record or be read; no output is kept without its record."""
+
+    exit_code = 1
+
+
+class BatchError(LetterError):
+    """The run itself could not be finished (the output folder failed under it)."""
+
+    exit_code = 1
 
 
 class SigningError(LetterError):

@@ -12,13 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from coverage.errors import LetterError
-
-
-class OutputError(LetterError):
-    """An output file cannot be written where the user asked."""
-
-    exit_code = 2
+from coverage.errors import OutputError
 
 PRIVATE_MODE = 0o600
 

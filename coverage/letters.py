@@ -118,9 +118,10 @@ def make_letter(
     A batch passes one ``typesetter`` to all its letters, so the paragraphs they share are
     parsed and broken into lines once.
     """
+    from coverage import render_pdf
     from coverage.compose import compose_letter
-    from coverage.document import render_blocks
-    from coverage.render_pdf import render_pdf
+    from coverage.document import Document
+    from coverage.templating import render_blocks
 
     result = review(inputs, today, kind, force)
     if not result.ok:
@@ -138,17 +139,18 @@ def make_letter(
     furniture = page_furniture(inputs, kind, context.header, signed=bool(signed_lines),
                                letter_date=letter_date)
     signature = signature_text(inputs, signed_lines)
-    rendered = render_pdf(blocks, furniture, signature, typesetter)
+    rendered = render_pdf.render(Document(tuple(blocks), furniture, signature), typesetter)
+    spot = rendered.signature
     return Letter(
-        rendered.pdf, rendered.pages, result, context, rendered.signature.page,
-        rendered.signature.box,
+        rendered.data, rendered.pages, result, context, spot.page if spot else -1,
+        spot.box if spot else (0, 0, 0, 0),
     )
 
 
 def page_furniture(inputs: Inputs, kind: str, header: str, signed: bool,
                    letter_date: date | None = None):
     """Letterhead, page header and footer, PDF metadata: everything around the words."""
-    from coverage.render_pdf import Furniture
+    from coverage.document import Furniture
 
     practice = inputs.practice
     address = practice.address
@@ -160,8 +162,8 @@ def page_furniture(inputs: Inputs, kind: str, header: str, signed: bool,
     physician = inputs.physician
     street = ", ".join([*address.lines, f"{address.city}, {address.state} {address.postal_code}"])
     return Furniture(
-        letterhead_name=_escape(practice.name),
-        letterhead_lines=(_escape(street), _escape("  ·  ".join(contact))),
+        letterhead_name=practice.name,
+        letterhead_lines=(street, "  ·  ".join(contact)),
         header=header,
         footer=f"{practice.name}  ·  {physician.display_name}  ·  NPI {physician.npi}",
         title=f"{KIND_TITLES[kind]}: {inputs.case.case_id}",
@@ -178,7 +180,7 @@ def page_furniture(inputs: Inputs, kind: str, header: str, signed: bool,
 
 def signature_text(inputs: Inputs, signed_lines: tuple[str, ...] = ()):
     """What the signature block says; the signed lines and image only on signed letters."""
-    from coverage.render_pdf import SignatureText
+    from coverage.document import SignatureText
 
     physician = inputs.physician
     return SignatureText(
@@ -205,9 +207,3 @@ def _signature_image(inputs: Inputs) -> str | None:
         raise InputError.one(inputs.practice_file, f"physicians[{index}].signature_image",
                              f"{path} not found; put the image there or delete the line")
     return str(path)
-
-
-def _escape(text: str) -> str:
-    from xml.sax.saxutils import escape
-
-    return escape(text)

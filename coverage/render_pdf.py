@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
@@ -39,42 +39,19 @@ from reportlab.platypus.flowables import HRFlowable
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from coverage import document as doc
+from coverage.document import WATERMARK_DRAFT as WATERMARK
+from coverage.document import Document, Furniture, SignatureText
 from coverage.fonts import BOLD, REGULAR, register_fonts
+from coverage.renderers import Rendered, SignatureSpot
 
 PAGE_WIDTH, PAGE_HEIGHT = LETTER
 MARGIN_X = 0.8 * inch
 MARGIN_TOP = 0.9 * inch
 MARGIN_BOTTOM = 0.8 * inch
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
-WATERMARK = "DRAFT - NOT SIGNED"
 SMALL_TABLE_ROWS = 6
 LONG_TABLE_START = 2.2 * inch
 HEADING_ROOM = 1.1 * inch
-
-
-@dataclass(frozen=True)
-class Furniture:
-    """What goes around the words: letterhead, page header and footer, metadata."""
-
-    letterhead_name: str
-    letterhead_lines: tuple[str, ...]
-    header: str
-    footer: str
-    title: str
-    author: str
-    subject: str
-    keywords: str
-    draft: bool = True
-    created: date | None = None  # the letter's date: the PDF's creation and modification date
-
-
-@dataclass(frozen=True)
-class SignatureText:
-    """What the signature box says: drawn by reportlab so every glyph is right."""
-
-    lines: tuple[str, ...]
-    signed_lines: tuple[str, ...] = ()
-    image: str | None = None  # the physician's signature image, for fax copies
 
 
 @dataclass
@@ -83,13 +60,6 @@ class SignaturePlacement:
 
     page: int = -1
     box: tuple[float, float, float, float] = (0, 0, 0, 0)
-
-
-@dataclass
-class Rendered:
-    pdf: bytes
-    pages: int
-    signature: SignaturePlacement = field(default_factory=SignaturePlacement)
 
 
 class RLParagraph(_ReportlabParagraph):
@@ -266,6 +236,22 @@ class SignatureBox(Flowable):
             canvas.setFont(REGULAR, 10)
 
 
+def markup(text: doc.Text) -> str:
+    """Inline runs -> reportlab paragraph markup (escaped text, <b>, <i>, <br/>)."""
+    out: list[str] = []
+    for part in text:
+        if isinstance(part, doc.LineBreak):
+            out.append("<br/>")
+            continue
+        piece = escape(part.text)
+        if part.italic:
+            piece = f"<i>{piece}</i>"
+        if part.bold:
+            piece = f"<b>{piece}</b>"
+        out.append(piece)
+    return "".join(out)
+
+
 def _make_canvas_class(furniture: Furniture):
     """A canvas that stamps 'Page X of Y' on every page when the total is known."""
 
@@ -318,7 +304,7 @@ def _draw_page(furniture: Furniture):
         canvas.line(MARGIN_X, 0.62 * inch, PAGE_WIDTH - MARGIN_X, 0.62 * inch)
         canvas.drawString(MARGIN_X, 0.48 * inch, furniture.footer)
         canvas.drawRightString(
-            PAGE_WIDTH - MARGIN_X, 0.48 * inch, "Confidential: protected health information"
+            PAGE_WIDTH - MARGIN_X, 0.48 * inch, furniture.confidential
         )
         canvas.restoreState()
 
@@ -331,7 +317,7 @@ def _table(block: doc.Table, ts: Typesetter) -> RLTable:
     rows = []
     for index, row in enumerate(block.rows):
         style = "cell_head" if index < block.header_rows else "cell"
-        rows.append([ts.paragraph(cell, style) for cell in row])
+        rows.append([ts.paragraph(markup(cell), style) for cell in row])
     table = RLTable(rows, colWidths=widths, repeatRows=block.header_rows, hAlign="LEFT")
     table.setStyle(
         RLTableStyle(
@@ -369,8 +355,9 @@ def build_flowables(
     """
     ts = typesetter or Typesetter()
     styles = ts.styles
-    story: list[Flowable] = [ts.paragraph(furniture.letterhead_name, "letterhead")]
-    story += [ts.paragraph(line, "letterhead_line") for line in furniture.letterhead_lines]
+    story: list[Flowable] = [ts.paragraph(escape(furniture.letterhead_name), "letterhead")]
+    story += [ts.paragraph(escape(line), "letterhead_line")
+              for line in furniture.letterhead_lines]
     story.append(HRFlowable(width="100%", thickness=1.2, color=colors.black, spaceBefore=5,
                             spaceAfter=10))
     for block in blocks:
@@ -378,12 +365,12 @@ def build_flowables(
             # never start a section in the last lines of a page: keepWithNext cannot hold a
             # heading to a list or a kept-together table, so leave room for some of it
             story.append(CondPageBreak(HEADING_ROOM))
-            story.append(ts.paragraph(block.text, "heading"))
+            story.append(ts.paragraph(escape(block.text), "heading"))
         elif isinstance(block, doc.Paragraph):
             style = block.style if block.style in styles else "body"
-            story.append(ts.paragraph(block.markup, style))
+            story.append(ts.paragraph(markup(block.text), style))
         elif isinstance(block, doc.Bullets):
-            items = [ListItem(ts.paragraph(i), leftIndent=14) for i in block.items]
+            items = [ListItem(ts.paragraph(markup(i)), leftIndent=14) for i in block.items]
             story.append(ListFlowable(items, bulletType="bullet", start="•", leftIndent=14,
                                       bulletFontName=REGULAR, bulletFontSize=9))
         elif isinstance(block, doc.Table):
@@ -402,7 +389,7 @@ def build_flowables(
             else:  # a long table may split, but starts only where a few rows fit below
                 story += [CondPageBreak(LONG_TABLE_START), *group, table]
         elif isinstance(block, doc.Fields):
-            rows = [[ts.paragraph(label, "field_label"), ts.paragraph(value, "field")]
+            rows = [[ts.paragraph(escape(label), "field_label"), ts.paragraph(markup(value), "field")]
                     for label, value in block.pairs]
             table = RLTable(rows, colWidths=[1.25 * inch, CONTENT_WIDTH - 1.25 * inch],
                             hAlign="LEFT")
@@ -416,7 +403,7 @@ def build_flowables(
             table.spaceAfter = 12
             story.append(table)
         elif isinstance(block, doc.Address):
-            story += [ts.paragraph(line, "address") for line in block.lines]
+            story += [ts.paragraph(markup(line), "address") for line in block.lines]
             story.append(Spacer(1, 12))
         elif isinstance(block, doc.Signature):
             # the signature shares its page with the attestation it signs
@@ -426,7 +413,7 @@ def build_flowables(
             story.append(KeepTogether(kept))
             story.append(Spacer(1, 8))
         elif isinstance(block, doc.References):
-            story += [ts.paragraph(f"{number}.&nbsp;&nbsp;{text}", "ref")
+            story += [ts.paragraph(f"{escape(number)}.&nbsp;&nbsp;{markup(text)}", "ref")
                       for number, text in block.items]
     return story
 
@@ -456,15 +443,17 @@ def layout(story: list[Flowable], furniture: Furniture) -> tuple[bytes, int]:
     return buffer.getvalue(), document.page
 
 
-def render_pdf(
-    blocks: list[doc.Block],
-    furniture: Furniture,
-    signature: SignatureText,
-    typesetter: Typesetter | None = None,
-) -> Rendered:
-    """Blocks -> PDF bytes, with where the signature box landed."""
+def new_state() -> Typesetter:
+    """What the letters of one process share: parsed paragraphs and their line breaks."""
+    return Typesetter()
+
+
+def render(document: Document, state: Typesetter | None = None) -> Rendered:
+    """The document as a PDF, with where the signature box landed (for signing)."""
     register_fonts()
     placement = SignaturePlacement()
-    story = build_flowables(blocks, furniture, signature, placement, typesetter)
-    pdf, pages = layout(story, furniture)
-    return Rendered(pdf, pages, placement)
+    story = build_flowables(list(document.blocks), document.furniture, document.signature,
+                            placement, state)
+    pdf, pages = layout(story, document.furniture)
+    spot = SignatureSpot(placement.page, placement.box) if placement.page >= 0 else None
+    return Rendered(pdf, pages, spot)

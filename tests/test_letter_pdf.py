@@ -464,11 +464,12 @@ def test_table_cells_do_not_split_words(letters: LetterCache) -> None:
 
 
 def _render(blocks) -> tuple[list[str], int]:
-    from coverage.render_pdf import Furniture, SignatureText, render_pdf
+    from coverage.document import Document, Furniture, SignatureText
+    from coverage.render_pdf import render
 
     furniture = Furniture("Clinic", ("Street",), "HEADER", "FOOTER", "t", "a", "s", "k")
-    rendered = render_pdf(blocks, furniture, SignatureText(("Dr Test, MD",)))
-    reader = pypdf.PdfReader(io.BytesIO(rendered.pdf))
+    rendered = render(Document(tuple(blocks), furniture, SignatureText(("Dr Test, MD",))))
+    reader = pypdf.PdfReader(io.BytesIO(rendered.data))
     return [page.extract_text() for page in reader.pages], rendered.signature.page
 
 
@@ -488,8 +489,8 @@ def test_heading_is_never_left_alone_at_the_foot_of_a_page() -> None:
 
     stranded = []
     for filler in range(20, 56):  # one full page of one-line paragraphs: every position
-        blocks = [doc.Paragraph(f"Line {i}.") for i in range(filler)]
-        blocks += [doc.Heading("Enclosures"), doc.Bullets(("Clinic notes", "Bone scan"))]
+        blocks = [doc.Paragraph((doc.Run(f"Line {i}."),)) for i in range(filler)]
+        blocks += [doc.Heading("Enclosures"), doc.Bullets(((doc.Run("Clinic notes"),), (doc.Run("Bone scan"),)))]
         pages, _ = _render(blocks)
         if any(_last_body_line(page) == "Enclosures" for page in pages[:-1]):
             stranded.append(filler)
@@ -501,10 +502,12 @@ def test_signature_shares_a_page_with_the_attestation() -> None:
 
     detached = []
     for filler in range(20, 56):
-        blocks = [doc.Paragraph(f"Line {i}.") for i in range(filler)]
+        blocks = [doc.Paragraph((doc.Run(f"Line {i}."),)) for i in range(filler)]
         blocks += [
             doc.Heading("Physician attestation"),
-            doc.Paragraph("I am the treating physician. End of the attestation text."),
+            doc.Paragraph(
+                (doc.Run("I am the treating physician. End of the attestation text."),)
+            ),
             doc.Signature(),
         ]
         pages, signature_page = _render(blocks)
