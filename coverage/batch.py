@@ -490,11 +490,11 @@ def _warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
             signal.signal(number, signal.SIG_IGN)
     from coverage import compose, render_pdf  # noqa: F401  (imports are part of the warm-up)
     from coverage.codes import load_code_set
-    from coverage.templating import template_environment
     from coverage.fonts import register_fonts
     from coverage.knowledge import load_knowledge
     from coverage.letters import LETTER_KINDS, code_set_path
     from coverage.loading import load_practice
+    from coverage.templating import template_environment
 
     register_fonts()
     _worker_typesetter()

@@ -20,7 +20,6 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-from coverage.document import Document
 from coverage.errors import UsageError
 
 

@@ -470,7 +470,8 @@ def _render(blocks) -> tuple[list[str], int]:
     furniture = Furniture("Clinic", ("Street",), "HEADER", "FOOTER", "t", "a", "s", "k")
     rendered = render(Document(tuple(blocks), furniture, SignatureText(("Dr Test, MD",))))
     reader = pypdf.PdfReader(io.BytesIO(rendered.data))
-    return [page.extract_text() for page in reader.pages], rendered.signature.page
+    spot = rendered.signature
+    return [page.extract_text() for page in reader.pages], spot.page if spot else -1
 
 
 def _last_body_line(page: str) -> str:
@@ -490,7 +491,8 @@ def test_heading_is_never_left_alone_at_the_foot_of_a_page() -> None:
     stranded = []
     for filler in range(20, 56):  # one full page of one-line paragraphs: every position
         blocks = [doc.Paragraph((doc.Run(f"Line {i}."),)) for i in range(filler)]
-        blocks += [doc.Heading("Enclosures"), doc.Bullets(((doc.Run("Clinic notes"),), (doc.Run("Bone scan"),)))]
+        items = ((doc.Run("Clinic notes"),), (doc.Run("Bone scan"),))
+        blocks += [doc.Heading("Enclosures"), doc.Bullets(items)]
         pages, _ = _render(blocks)
         if any(_last_body_line(page) == "Enclosures" for page in pages[:-1]):
             stranded.append(filler)
