@@ -389,8 +389,8 @@ def build_flowables(
             else:  # a long table may split, but starts only where a few rows fit below
                 story += [CondPageBreak(LONG_TABLE_START), *group, table]
         elif isinstance(block, doc.Fields):
-            rows = [[ts.paragraph(escape(label), "field_label"), ts.paragraph(markup(value), "field")]
-                    for label, value in block.pairs]
+            rows = [[ts.paragraph(escape(label), "field_label"),
+                     ts.paragraph(markup(value), "field")] for label, value in block.pairs]
             table = RLTable(rows, colWidths=[1.25 * inch, CONTENT_WIDTH - 1.25 * inch],
                             hAlign="LEFT")
             table.setStyle(RLTableStyle([
