@@ -4,6 +4,13 @@ A case is what billing staff fill in from the medical record. Field names are th
 unknown keys are refused so a typo never silently drops a fact. Rules that need more than one
 field or the knowledge base (dates in order, codes billable, route intravenous...) live in
 ``review.py`` so that ``check`` can list them all at once.
+
+The schema has one owner (this module) and a version. Every change keeps old case files
+loading: a new field is optional with a safe default, and :data:`SCHEMA_VERSION` goes up by one
+with a line in :data:`SCHEMA_CHANGES`. A file may say which version it was written for
+(``schema_version``); a file from a newer tool than this one is refused with a clear message
+rather than half-understood. A change that cannot be made that way comes with a migration
+command.
 """
 
 from __future__ import annotations
@@ -30,6 +37,19 @@ SafeId = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ]
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2099, 12, 31)
+
+SCHEMA_VERSION = 1
+SCHEMA_CHANGES: dict[int, str] = {
+    1: "the case file as first released (patient, coverage, diagnoses, pain, prior therapies, "
+       "safety, plan, ketamine response, enclosures, denial)",
+}
+
+
+def _known_schema(value: int) -> int:
+    if value > SCHEMA_VERSION:
+        raise ValueError(f"this file was written for case schema {value}; this tool knows up "
+                         f"to {SCHEMA_VERSION}: update ketamine-letters")
+    return value
 
 
 def _plausible_date(value: date) -> date:
@@ -323,6 +343,10 @@ class Denial(_Model):
 class Case(_Model):
     """One patient, one request."""
 
+    schema_version: Annotated[int, Field(ge=1), AfterValidator(_known_schema)] = Field(
+        default=SCHEMA_VERSION,
+        description=f"case schema the file was written for (this tool: {SCHEMA_VERSION})",
+    )
     case_id: SafeId
     letter_date: Day | None = Field(
         default=None, description="date printed on the letter; today when left out"
