@@ -70,9 +70,9 @@ TodayOpt = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        from coverage.audit import TOOL_VERSION
+        from coverage.settings import tool_version
 
-        typer.echo(f"ketamine-letters {TOOL_VERSION}")
+        typer.echo(f"ketamine-letters {tool_version()}")
         raise typer.Exit()
 
 
@@ -109,11 +109,12 @@ def reported_errors() -> Iterator[None]:
 def _today(value: str | None) -> date:
     if value is None:
         return date.today()
+    from coverage.errors import UsageError
+
     try:
         return date.fromisoformat(value)
     except ValueError:
-        _err(f"--today: '{value}' is not a date (YYYY-MM-DD)")
-        raise typer.Exit(2) from None
+        raise UsageError(f"--today: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
 def _print_findings(review, file: str, as_json: bool, extra: Callable[[], dict] | None = None):
@@ -168,16 +169,17 @@ def new(
 
     Example: ketamine-letters new --condition crps -o case.yaml
     """
+    from coverage.errors import OutputError, UsageError
     from coverage.files import write_atomic
     from coverage.starter import STARTER_CONDITIONS, starter_case
 
-    if condition not in STARTER_CONDITIONS:
-        _err(f"--condition: '{condition}' is not one of {', '.join(STARTER_CONDITIONS)}")
-        raise typer.Exit(2)
-    if output.exists() and not overwrite:
-        _err(f"{output}: already exists; choose another name or pass --overwrite")
-        raise typer.Exit(2)
     with reported_errors():
+        if condition not in STARTER_CONDITIONS:
+            raise UsageError(f"--condition: '{condition}' is not one of "
+                             f"{', '.join(STARTER_CONDITIONS)}")
+        if output.exists() and not overwrite:
+            raise OutputError(f"{output}: already exists; choose another name or pass "
+                              "--overwrite")
         write_atomic(output, starter_case(condition).encode("utf-8"))
     typer.echo(f"wrote {output}: fill in every field marked FILL-IN, then run "
                f"`ketamine-letters check {output}`")
@@ -199,7 +201,7 @@ def check(
     Example: ketamine-letters check examples/crps-1.yaml
     """
     from coverage.errors import InputError
-    from coverage.letters import load_inputs, review
+    from coverage.pipeline import choose_kind, deadline_summary, load_inputs, review
 
     with reported_errors():
         try:
@@ -214,84 +216,102 @@ def check(
             typer.echo(json.dumps({"file": str(case_file), "ok": False, "errors": problems},
                                   indent=2))
             raise typer.Exit(2) from None
-        kind = "appeal" if inputs.case.denial is not None else "lmn"
-        result = review(inputs, _today(today), kind)
-        extra = None
-        if kind == "appeal":
-            from coverage.appeal import deadline_summary
-
-            def extra() -> dict:
-                return deadline_summary(inputs, inputs.letter_date(_today(today)))
-
-        _print_findings(result, str(case_file), json_output, extra)
+        day = _today(today)
+        result = review(inputs, day, choose_kind(inputs, None))
+        _print_findings(result, str(case_file), json_output,
+                        lambda: deadline_summary(inputs, day))
     raise typer.Exit(0 if result.ok else 2)
-
-
-def _write_and_record(target: Path, pdf: bytes, inputs, case_file: Path, *, command: str,
-                      kind: str, signer: str | None) -> None:
-    """Write the PDF, then log it; a letter the audit log cannot record is not left behind."""
-    from coverage.audit import record_event
-    from coverage.files import sha256_bytes, sha256_file, write_atomic
-
-    write_atomic(target, pdf)
-    try:
-        record_event(inputs.practice, inputs.practice_file, command=command, kind=kind,
-                     case_hash=sha256_file(case_file), output_hash=sha256_bytes(pdf),
-                     signer=signer)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-
-
-def _write_letter(kind: str, case_file: Path, output: Path | None, practice, code_set, today,
-                  force: bool = False, templates: Path | None = None) -> None:
-    from coverage.letters import load_inputs, make_letter
-
-    with reported_errors():
-        inputs = load_inputs(case_file, practice, code_set)
-        letter = make_letter(inputs, _today(today), kind, force=force, templates=templates)
-        target = output or case_file.with_name(f"{case_file.stem}-{kind}.pdf")
-        _write_and_record(target, letter.pdf, inputs, case_file, command=kind, kind=kind,
-                          signer=None)
-        for finding in letter.review.advisory:
-            _err(f"  ADVISORY  {finding.code}  {finding.field}: {finding.message}")
-        typer.echo(f"wrote {target} ({letter.pages} pages, DRAFT - NOT SIGNED; "
-                   f"{len(letter.review.advisory)} advisory finding(s))")
-        if kind == "appeal":
-            from coverage.appeal import deadline_summary
-
-            for key, value in deadline_summary(inputs, inputs.letter_date(_today(today))).items():
-                typer.echo(f"  {key.replace('_', ' ')}: {value}")
 
 
 OutputOpt = Annotated[
     Path | None,
-    typer.Option("-o", "--output", help="PDF to write. Default: next to the case file."),
+    typer.Option("-o", "--output",
+                 help="File to write (its suffix is replaced per format). Default: next to the "
+                 "case file, <case>-<kind>.pdf."),
 ]
 
 
-@app.command(short_help="Letter of medical necessity (draft PDF).")
+def _format_option() -> object:
+    from coverage.renderers import format_help
+
+    return typer.Option("--format", "-f", metavar="pdf|docx|both|...", help=format_help())
+
+
+FormatOpt = Annotated[str, _format_option()]
+
+
+def _targets(output: Path | None, case_file: Path, kind, formats) -> dict[str, Path]:
+    """Where each format goes: -o as given for the first, with its suffix for the others."""
+    from coverage.pipeline import default_output
+
+    if output is None:
+        return {f.name: default_output(case_file, kind, f) for f in formats}
+    first = formats[0].name
+    return {f.name: output if f.name == first else output.with_suffix(f.suffix) for f in formats}
+
+
+def _write_letter(kind_name: str, case_file: Path, output: Path | None, practice, code_set,
+                  today, output_format: str, force: bool = False,
+                  templates: Path | None = None) -> None:
+    from coverage.kinds import LetterKind
+    from coverage.pipeline import (
+        deadline_summary,
+        load_inputs,
+        make_letter,
+        outputs_for,
+        record,
+    )
+    from coverage.renderers import parse_formats
+
+    kind = LetterKind(kind_name)
+    with reported_errors():
+        formats = parse_formats(output_format)
+        inputs = load_inputs(case_file, practice, code_set)
+        day = _today(today)
+        letter = make_letter(inputs, day, kind, formats=formats, force=force,
+                             templates=templates)
+        outputs = outputs_for(letter, _targets(output, case_file, kind, formats))
+        record(outputs, inputs, command=kind.value, kind=kind)
+        for finding in letter.review.advisory:
+            _err(f"  ADVISORY  {finding.code}  {finding.field}: {finding.message}")
+        for out in outputs:
+            rendered = letter.outputs[out.format.name]
+            pages = f"{rendered.pages} pages, " if rendered.pages else ""
+            note = "editable draft, never signed" if not out.format.signable else \
+                "DRAFT - NOT SIGNED"
+            typer.echo(f"wrote {out.path} ({pages}{note}; "
+                       f"{len(letter.review.advisory)} advisory finding(s))")
+        for key, value in deadline_summary(inputs, day).items():
+            typer.echo(f"  {key.replace('_', ' ')}: {value}")
+
+
+@app.command(short_help="Letter of medical necessity (draft PDF, or Word).")
 def letter(
     case_file: CaseArg,
     output: OutputOpt = None,
+    output_format: FormatOpt = "pdf",
     practice: PracticeOpt = None,
     code_set: CodeSetOpt = None,
     templates: TemplatesOpt = None,
     today: TodayOpt = None,
 ) -> None:
-    """Write the letter of medical necessity (prior authorization) as a draft PDF.
+    """Write the letter of medical necessity (prior authorization) as a draft.
 
     The readiness review runs first: a case with BLOCKING findings gets no letter (exit 2).
+    --format docx (or both) also writes an editable Word copy: it can be changed before
+    printing, but only the PDF can carry the physician's signature.
 
-    Example: ketamine-letters letter examples/crps-1.yaml -o crps-letter.pdf
+    Example: ketamine-letters letter examples/crps-1.yaml -o crps-letter.pdf --format both
     """
-    _write_letter("lmn", case_file, output, practice, code_set, today, templates=templates)
+    _write_letter("lmn", case_file, output, practice, code_set, today, output_format,
+                  templates=templates)
 
 
-@app.command(short_help="Appeal of a denial (draft PDF); prints the filing deadline.")
+@app.command(short_help="Appeal of a denial (draft PDF, or Word); prints the filing deadline.")
 def appeal(
     case_file: CaseArg,
     output: OutputOpt = None,
+    output_format: FormatOpt = "pdf",
     practice: PracticeOpt = None,
     code_set: CodeSetOpt = None,
     force: Annotated[
@@ -302,7 +322,7 @@ def appeal(
     templates: TemplatesOpt = None,
     today: TodayOpt = None,
 ) -> None:
-    """Write an appeal of a denial as a draft PDF; the case file carries a `denial:` section.
+    """Write an appeal of a denial as a draft; the case file carries a `denial:` section.
 
     Each reason the insurer gave (or its CARC codes imply) is answered in its own section.
     The filing deadline is printed here for billing staff; an appeal past its deadline is
@@ -310,23 +330,23 @@ def appeal(
 
     Example: ketamine-letters appeal examples/appeals/experimental.yaml -o appeal.pdf
     """
-    _write_letter("appeal", case_file, output, practice, code_set, today, force=force,
-                  templates=templates)
-
-
-PASSWORD_ENV = "KETAMINE_LETTERS_P12_PASSWORD"
+    _write_letter("appeal", case_file, output, practice, code_set, today, output_format,
+                  force=force, templates=templates)
 
 
 def _password(prompt: str, confirm: bool = False) -> bytes:
     """The PKCS#12 password: from the environment, else a hidden prompt; never an argument."""
     import os
 
-    value = os.environ.get(PASSWORD_ENV)
+    from coverage.errors import UsageError
+    from coverage.settings import P12_PASSWORD_ENV
+
+    value = os.environ.get(P12_PASSWORD_ENV)
     if value:
         return value.encode("utf-8")
     if not sys.stdin.isatty():
-        _err(f"no password: set {PASSWORD_ENV} or run this in a terminal to be asked")
-        raise typer.Exit(2)
+        raise UsageError(f"no password: set {P12_PASSWORD_ENV} or run this in a terminal to be "
+                         "asked")
     return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm).encode("utf-8")
 
 
@@ -338,15 +358,6 @@ KindOpt = Annotated[
              "necessity (lmn). lmn or appeal: that letter for every case.",
     ),
 ]
-
-
-def _resolve_kind(kind: str, inputs) -> str:
-    if kind not in ("auto", "lmn", "appeal"):
-        _err(f"--kind: '{kind}' is not auto, lmn or appeal")
-        raise typer.Exit(2)
-    if kind == "auto":
-        return "appeal" if inputs.case.denial is not None else "lmn"
-    return kind
 
 
 @app.command(
@@ -371,7 +382,7 @@ def demo_identity(
 
     Example: ketamine-letters demo-identity --for-case examples/crps-1.yaml -o dr-chen.p12
     """
-    from coverage.letters import load_practice_for
+    from coverage.pipeline import load_practice_for
     from coverage.signing import create_demo_identity, save_identity
 
     with reported_errors():
@@ -393,6 +404,10 @@ def sign(
                      "practice profile."),
     ] = None,
     kind: KindOpt = "auto",
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", metavar="pdf",
+                          help="Only pdf: a signature cannot be carried by the other formats.")
+    ] = "pdf",
     practice: PracticeOpt = None,
     code_set: CodeSetOpt = None,
     force: Annotated[
@@ -410,40 +425,42 @@ def sign(
     """
     from datetime import UTC, datetime
 
-    from coverage.errors import SigningError
-    from coverage.letters import load_inputs, make_letter, review
-    from coverage.signing import check_signer_matches, load_identity_file, sign_pdf, signed_lines
+    from coverage.errors import ReviewBlocked, UsageError
+    from coverage.kinds import LetterKind
+    from coverage.pipeline import (
+        PDF,
+        choose_kind,
+        identity_file,
+        load_inputs,
+        outputs_for,
+        record,
+        review,
+        sign_letter,
+    )
+    from coverage.renderers import parse_formats
+    from coverage.signing import load_identity_file
 
     with reported_errors():
+        unsignable = [f.name for f in parse_formats(output_format) if not f.signable]
+        if unsignable:
+            raise UsageError(f"--format {output_format}: a {', '.join(unsignable)} file cannot "
+                             "carry a digital signature; only the PDF is signed (write an "
+                             "editable copy with `ketamine-letters letter --format docx`)")
         inputs = load_inputs(case_file, practice, code_set)
-        kind = _resolve_kind(kind, inputs)
+        chosen = choose_kind(inputs, LetterKind.parse(kind))
         day = _today(today)
-        result = review(inputs, day, kind, force)
-        if not result.ok:
-            from coverage.errors import ReviewBlocked
-
+        result = review(inputs, day, chosen, force)
+        if not result.ok:  # before the password prompt: nothing to sign
             raise ReviewBlocked(inputs.case_file, result.blocking)
-        physician = inputs.physician
-        identity_path = p12
-        if identity_path is None and physician.p12:
-            identity_path = Path(physician.p12).expanduser()
-            if not identity_path.is_absolute():
-                identity_path = Path(inputs.practice_file).parent / identity_path
-        if identity_path is None:
-            raise SigningError(f"no signing identity for {physician.id}: pass --p12 FILE or set "
-                               f"p12 for {physician.id} in the practice profile")
+        identity_path = identity_file(inputs, p12)
         now = datetime.now(UTC).replace(microsecond=0)
         identity = load_identity_file(identity_path, _password(f"Password for {identity_path}"),
                                       now=now)
-        check_signer_matches(identity, physician)
-        letter = make_letter(inputs, day, kind, signed_lines=signed_lines(identity, now),
-                             force=force)
-        signed = sign_pdf(letter.pdf, identity, page=letter.signature_page,
-                          box=letter.signature_box, when=now,
-                          reason=f"{physician.display_name} approves this letter",
-                          location=inputs.practice.address.city, source=str(output))
-        _write_and_record(output, signed, inputs, case_file, command="sign", kind=kind,
-                          signer=f"{physician.id} NPI {physician.npi}")
+        letter = sign_letter(inputs, day, chosen, identity, now, force=force,
+                             source=str(output))
+        physician = inputs.physician
+        record(outputs_for(letter, {PDF.name: output}), inputs, command="sign", kind=chosen,
+               signer=f"{physician.id} NPI {physician.npi}")
         typer.echo(f"wrote {output} ({letter.pages} pages), signed by {identity.described} "
                    f"at {now:%Y-%m-%d %H:%M} UTC")
 
@@ -568,11 +585,10 @@ def batch(
     Example: ketamine-letters batch examples/ -o letters/
     """
     from coverage.batch import run_batch
+    from coverage.kinds import LetterKind
 
-    if kind not in ("auto", "lmn", "appeal"):
-        _err(f"--kind: '{kind}' is not auto, lmn or appeal")
-        raise typer.Exit(2)
     with reported_errors(), _hangup_and_kill_stop_like_ctrl_c():
+        LetterKind.parse(kind)
         if sys.stderr.isatty():
             summary = _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force,
                                                practice, _today(today))
@@ -654,9 +670,11 @@ def schema() -> None:
     """
     import json
 
-    from coverage.case import Case
+    from coverage.case import SCHEMA_VERSION, Case
 
-    typer.echo(json.dumps(Case.model_json_schema(), indent=2))
+    schema = Case.model_json_schema()
+    schema["$comment"] = f"ketamine-letters case file, schema version {SCHEMA_VERSION}"
+    typer.echo(json.dumps(schema, indent=2))
 
 
 def main() -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from coverage.errors import AuditError
 from coverage.files import PRIVATE_MODE
+from coverage.settings import AUDIT_LOG_ENV, relative_to_profile, tool_version
 
-ENV_VAR = "KETAMINE_LETTERS_AUDIT_LOG"
-TOOL_VERSION = "0.1.0"
+TOOL_VERSION = tool_version()  # TEMPORARY: until the batch package reads settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -58,12 +58,11 @@ def default_location() -> Path:
 def log_location(practice=None, practice_file: str | None = None) -> Path:
     """Where the log lives: practice profile, then environment, then a per-user default."""
     if practice is not None and practice.audit_log:
-        path = Path(practice.audit_log).expanduser()
-        if not path.is_absolute() and practice_file:
-            path = Path(practice_file).parent / path
-        return path
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
+        if practice_file:
+            return relative_to_profile(practice.audit_log, practice_file)
+        return Path(practice.audit_log).expanduser()
+    if os.environ.get(AUDIT_LOG_ENV):
+        return Path(os.environ[AUDIT_LOG_ENV]).expanduser()
     return default_location()
 
 
@@ -122,7 +121,7 @@ def new_event(command: str, kind: str, case_hash: str, output_hash: str,
               signer: str | None) -> Event:
     """An event stamped now (UTC, whole seconds) with this tool's version."""
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
-    return Event(now, command, kind, case_hash, output_hash, signer, TOOL_VERSION)
+    return Event(now, command, kind, case_hash, output_hash, signer, tool_version())
 
 
 def events(path: Path) -> list[Event]:

@@ -92,7 +92,7 @@ def test_medicare_advantage_and_medicaid_are_not_guessed() -> None:
 
 
 def test_carc_codes_set_the_reasons() -> None:
-    from coverage.appeal import denial_reasons
+    from coverage.review.appeal import denial_reasons
     from coverage.knowledge import load_knowledge
 
     kb = load_knowledge()

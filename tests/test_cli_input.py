@@ -23,6 +23,7 @@ from coverage.starter import STARTER_CONDITIONS, starter_case
 TOP_LEVEL_FIELDS = {
     "case_id", "letter_date", "prescriber", "patient", "coverage", "diagnoses", "pain",
     "prior_therapies", "safety", "plan", "ketamine_response", "enclosures", "denial",
+    "schema_version",
 }  # fmt: skip
 
 
@@ -278,6 +279,10 @@ def test_schema_prints_the_case_contract(runs) -> None:
         schema["required"]
     )
     assert schema["additionalProperties"] is False
+    from coverage.case import SCHEMA_VERSION
+
+    assert schema["$comment"].endswith(f"schema version {SCHEMA_VERSION}")
+    assert schema["properties"]["schema_version"]["default"] == SCHEMA_VERSION
 
 
 def test_the_expected_commands_exist() -> None:

@@ -8,14 +8,13 @@ Every finding names the field it is about and says in a plain sentence what to d
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
 from coverage.case import Case, Outcome, Phase, Sex
 from coverage.codes import CodeSet
 from coverage.knowledge import Condition, KnowledgeBase, TherapyKind
 from coverage.practice import Practice
+from coverage.review.findings import Finding, Review, Severity
 
 RECENT_PAIN_SCORE_DAYS = 90
 PLACES_OF_SERVICE = {
@@ -46,41 +45,6 @@ SAFETY_LABELS = {
     "liver": "liver disease",
     "intracranial_intraocular_pressure": "intracranial / intraocular pressure",
 }
-
-
-class Severity(StrEnum):
-    blocking = "BLOCKING"
-    advisory = "ADVISORY"
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: Severity
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {k: str(v) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class Review:
-    findings: tuple[Finding, ...]
-    condition: Condition | None
-    code_set_release: str
-
-    @property
-    def blocking(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.blocking]
-
-    @property
-    def advisory(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.advisory]
-
-    @property
-    def ok(self) -> bool:
-        return not self.blocking
 
 
 def is_intravenous(route: str) -> bool:

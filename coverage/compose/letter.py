@@ -1,4 +1,4 @@
-"""Case + practice + knowledge -> LetterContext: every fact a letter says, precomputed.
+"""What every letter says: the case's facts, the evidence for its condition, the billing lines.
 
 Templates never compute: dates are formatted, doses multiplied, billing lines derived and the
 evidence for this condition chosen and numbered here, where tests can check them.
@@ -6,12 +6,22 @@ evidence for this condition chosen and numbered here, where tests can check them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from coverage.case import Case, Outcome, PlanType
 from coverage.codes import CodeSet, drug_line, infusion_lines
-from coverage.knowledge import Citation, Condition, KnowledgeBase, LegalSource
+from coverage.compose.context import (
+    BillingRow,
+    ClassSummary,
+    DiagnosisLine,
+    EvidenceLine,
+    LetterContext,
+    Reference,
+    TherapyRow,
+)
+from coverage.compose.dates import month_span, month_year, span_text, us_date
+from coverage.kinds import LetterKind
+from coverage.knowledge import Citation, KnowledgeBase, LegalSource
 from coverage.practice import Physician, Practice
 from coverage.review import PLACES_OF_SERVICE, SAFETY_LABELS, Review, therapy_class_key
 
@@ -24,136 +34,6 @@ POINTERS = "ABCDEFGHIJKL"
 MECHANISM_CITATIONS = ("E3", "E7")
 OFF_LABEL_SOURCES = ("R1", "R2", "R3", "R5")
 MEDICARE_PLANS = {PlanType.medicare, PlanType.medicare_advantage}
-
-
-def us_date(value: date | None) -> str:
-    """'March 4, 2026': the form US payers read without ambiguity."""
-    if value is None:
-        return ""
-    return f"{value:%B} {value.day}, {value.year}"
-
-
-def month_year(value: date | None) -> str:
-    return f"{value:%b %Y}" if value else ""
-
-
-def month_span(start: date, end: date) -> str:
-    """'May 2024 – Oct 2024', or 'May 2024' when both fall in one month."""
-    first, last = month_year(start), month_year(end)
-    return first if first == last else f"{first} – {last}"
-
-
-def span_text(start: date, end: date) -> str:
-    """A human length of time between two dates: weeks under two months, else years and months.
-
-    Rounded to the nearest unit, so an 8-week program reads "8 weeks", not "7 weeks".
-    """
-    days = (end - start).days
-    if days < 61:
-        weeks = max(round(days / 7), 1 if days > 0 else 0)
-        return f"{weeks} week{'s' * (weeks != 1)}"
-    months = round(days / 30.44)
-    years, months = divmod(months, 12)
-    parts = []
-    if years:
-        parts.append(f"{years} year{'s' * (years != 1)}")
-    if months:
-        parts.append(f"{months} month{'s' * (months != 1)}")
-    return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class DiagnosisLine:
-    pointer: str
-    code: str
-    description: str
-    onset: str
-    how_diagnosed: str | None
-    is_primary: bool
-    budapest_criteria_met: bool | None
-
-
-@dataclass(frozen=True)
-class TherapyRow:
-    agent: str
-    class_label: str
-    dose: str
-    dates: str
-    duration: str
-    outcome: str
-    note: str
-
-
-@dataclass(frozen=True)
-class ClassSummary:
-    label: str
-    agents: list[str]
-
-
-@dataclass(frozen=True)
-class EvidenceLine:
-    number: int
-    statement: str
-
-
-@dataclass(frozen=True)
-class Reference:
-    number: int
-    text: str
-
-
-@dataclass(frozen=True)
-class BillingRow:
-    system: str  # "CPT" for administration, "HCPCS" for the drug line
-    code: str
-    description: str
-    units_per_infusion: int
-    total_units: int
-    pointers: str
-
-
-@dataclass(frozen=True)
-class LetterContext:
-    """Everything a letter template may say, already formatted."""
-
-    kind: str
-    letter_date: str
-    practice: Practice
-    physician: Physician
-    case: Case
-    patient_name: str
-    date_of_birth: str
-    age: int
-    condition: Condition
-    diagnoses: list[DiagnosisLine]
-    primary: DiagnosisLine
-    pain_duration: str
-    pain_since: str
-    latest_score: str
-    scores: list[str]
-    measures: list[str]
-    therapies: list[TherapyRow]
-    class_summary: list[ClassSummary]
-    evidence: list[EvidenceLine]
-    caveats: list[str]
-    ref: dict[str, int]
-    references: list[Reference]
-    dose_mg: str
-    billing: list[BillingRow]
-    place_of_service: str
-    threshold_meaning: str
-    safety: list[tuple[str, str]]
-    is_medicare: bool
-    response_relief_percent: int | None
-    enclosures: list[str]
-    code_set_release: str
-    header: str
-    mechanism_cites: str
-    standard_cites: str
-    condition_phrase: str
-    primary_phrase: str
-    therapy_counts: str
-    appeal: object | None = None
 
 
 def format_citation(citation: Citation) -> str:
@@ -249,7 +129,7 @@ def compose_letter(
     codes: CodeSet,
     review: Review,
     letter_date: date,
-    kind: str = "lmn",
+    kind: LetterKind = LetterKind.LMN,
 ) -> LetterContext:
     """Precompute every fact of a letter. ``review`` must have no blocking findings."""
     if not review.ok or review.condition is None:

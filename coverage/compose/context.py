@@ -1,0 +1,141 @@
+"""The typed facts a letter template may say: one context per letter, already formatted.
+
+Composition (``compose.letter`` and ``compose.appeal``) fills these; templates only print them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coverage.case import Case
+from coverage.deadlines import Deadline
+from coverage.kinds import LetterKind
+from coverage.knowledge import Condition
+from coverage.practice import Physician, Practice
+
+
+@dataclass(frozen=True)
+class DiagnosisLine:
+    pointer: str
+    code: str
+    description: str
+    onset: str
+    how_diagnosed: str | None
+    is_primary: bool
+    budapest_criteria_met: bool | None
+
+
+@dataclass(frozen=True)
+class TherapyRow:
+    agent: str
+    class_label: str
+    dose: str
+    dates: str
+    duration: str
+    outcome: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    label: str
+    agents: list[str]
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    number: int
+    statement: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    system: str  # "CPT" for administration, "HCPCS" for the drug line
+    code: str
+    description: str
+    units_per_infusion: int
+    total_units: int
+    pointers: str
+
+
+@dataclass(frozen=True)
+class LetterContext:
+    """Everything a letter template may say, already formatted."""
+
+    kind: LetterKind
+    letter_date: str
+    practice: Practice
+    physician: Physician
+    case: Case
+    patient_name: str
+    date_of_birth: str
+    age: int
+    condition: Condition
+    diagnoses: list[DiagnosisLine]
+    primary: DiagnosisLine
+    pain_duration: str
+    pain_since: str
+    latest_score: str
+    scores: list[str]
+    measures: list[str]
+    therapies: list[TherapyRow]
+    class_summary: list[ClassSummary]
+    evidence: list[EvidenceLine]
+    caveats: list[str]
+    ref: dict[str, int]
+    references: list[Reference]
+    dose_mg: str
+    billing: list[BillingRow]
+    place_of_service: str
+    threshold_meaning: str
+    safety: list[tuple[str, str]]
+    is_medicare: bool
+    response_relief_percent: int | None
+    enclosures: list[str]
+    code_set_release: str
+    header: str
+    mechanism_cites: str
+    standard_cites: str
+    condition_phrase: str
+    primary_phrase: str
+    therapy_counts: str
+    appeal: AppealFacts | None = None
+
+
+@dataclass(frozen=True)
+class CodeLine:
+    code: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class StepLine:
+    class_label: str
+    therapies: list[str]
+
+
+@dataclass(frozen=True)
+class AppealFacts:
+    """What an appeal adds to a letter's context, formatted for the template."""
+
+    level: str
+    level_name: str
+    is_external: bool
+    is_erisa: bool
+    reasons: list[str]
+    carc: list[CodeLine]
+    rarc: list[str]
+    denial_date: str
+    received_date: str
+    service_dates: str
+    first_level_date: str
+    deadline: Deadline
+    deadline_text: str
+    decision_time: str | None
+    steps: list[StepLine]

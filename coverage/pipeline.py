@@ -1,0 +1,370 @@
+"""The one pipeline: case -> review -> compose -> document -> render -> sign -> record.
+
+Every front end (the CLI's commands, the batch workers, the web workspace) goes through these
+functions, so choosing the letter kind, reviewing, writing and recording happen in one place
+and a rule or a fix lands once. A letter is a pure function of the case, the practice profile,
+the knowledge base, the code-set release and the letter date: the same inputs give the same
+bytes in every format.
+
+Stages, in order (no stage reaches back into an earlier one):
+
+- :func:`load_inputs` reads the case and its practice profile (``loading``) and the code set;
+- :func:`review` runs the readiness rules for the letter kind (``review``);
+- :func:`make_letter` composes the context (``compose``), renders the templates into the
+  neutral :class:`~coverage.document.Document` (``templating``) with its page furniture, and
+  renders it in each format asked for (``renderers``);
+- :func:`sign_letter` signs the PDF (``signing``);
+- :func:`record` writes each output atomically (0600) and one audit event per output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from coverage.case import Case
+from coverage.codes import CodeSet, load_code_set
+from coverage.document import Document, Furniture, SignatureText
+from coverage.errors import InputError, ReviewBlocked, SigningError
+from coverage.kinds import LetterKind
+from coverage.knowledge import KnowledgeBase, load_knowledge
+from coverage.loading import find_practice, load_case, load_practice, resolve_prescriber
+from coverage.practice import Physician, Practice
+from coverage.renderers import FORMATS, Format, Rendered
+from coverage.review import Review, review_case
+from coverage.settings import relative_to_profile
+
+if TYPE_CHECKING:  # heavy modules load only when a letter is made
+    from coverage.compose import LetterContext
+    from coverage.signing import Identity
+
+PDF = FORMATS["pdf"]
+
+
+# --------------------------------------------------------------------------- load
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a letter is made from, loaded and validated."""
+
+    case: Case
+    case_file: str
+    practice: Practice
+    practice_file: str
+    physician: Physician
+    kb: KnowledgeBase
+    codes: CodeSet
+
+    def letter_date(self, today: date) -> date:
+        return self.case.letter_date or today
+
+
+def code_set_path(practice: Practice, practice_file: Path, override: Path | None) -> Path | None:
+    """The ICD-10-CM release to validate against: --code-set, then the practice profile."""
+    if override is not None:
+        return override
+    if practice.icd10cm_tabular:
+        return relative_to_profile(practice.icd10cm_tabular, practice_file)
+    return None
+
+
+def load_inputs(
+    case_path: Path, practice_path: Path | None = None, code_set: Path | None = None
+) -> Inputs:
+    """Read the case and its practice profile; fail with every problem named."""
+    case_path = Path(case_path)
+    case = load_case(case_path)
+    practice_file = find_practice(case_path, practice_path)
+    practice = load_practice(practice_file)
+    return assemble_inputs(case, str(case_path), practice, str(practice_file), code_set)
+
+
+def assemble_inputs(
+    case: Case, case_file: str, practice: Practice, practice_file: str,
+    code_set: Path | None = None,
+) -> Inputs:
+    """Inputs from models already loaded (and checked) by ``loading``."""
+    physician = resolve_prescriber(case, practice, case_file)
+    codes = load_code_set(code_set_path(practice, Path(practice_file), code_set))
+    return Inputs(case, case_file, practice, practice_file, physician, load_knowledge(), codes)
+
+
+def load_practice_for(case_path: Path, practice_path: Path | None = None
+                      ) -> tuple[Practice, Physician]:
+    """The practice profile and prescriber a case names, without the code set."""
+    case = load_case(Path(case_path))
+    practice_file = find_practice(Path(case_path), practice_path)
+    practice = load_practice(practice_file)
+    return practice, resolve_prescriber(case, practice, str(case_path))
+
+
+# --------------------------------------------------------------------------- review
+
+
+def choose_kind(inputs: Inputs, requested: LetterKind | str | None) -> LetterKind:
+    """The kind asked for, or (None / 'auto') the one the case calls for."""
+    if requested is None or requested == "auto":
+        return LetterKind.for_case(inputs.case)
+    return LetterKind(requested)
+
+
+def review(inputs: Inputs, today: date, kind: LetterKind | str = LetterKind.LMN,
+           force: bool = False) -> Review:
+    """The readiness review for one letter kind (``force``: an appeal past its deadline)."""
+    letter_date = inputs.letter_date(today)
+    result = review_case(inputs.case, inputs.practice, inputs.kb, inputs.codes, letter_date)
+    if LetterKind(kind) is LetterKind.APPEAL:
+        from coverage.review.appeal import review_appeal
+
+        result = review_appeal(inputs.case, inputs.practice, inputs.kb, result, letter_date,
+                               force)
+    return result
+
+
+def deadline_summary(inputs: Inputs, today: date) -> dict[str, str]:
+    """An appeal's level, filing deadline and decision time, for staff; empty for an LMN."""
+    from coverage.review.appeal import deadline_summary as summary
+
+    return summary(inputs.case, inputs.practice, inputs.letter_date(today))
+
+
+# --------------------------------------------------------------------------- compose, render
+
+
+@dataclass
+class RenderStates:
+    """What each renderer shares between the letters one process makes (a batch worker's
+    PDF Typesetter); created on first use, so an unused format costs nothing."""
+
+    states: dict[str, object] = field(default_factory=dict)
+
+    def get(self, fmt: Format) -> object | None:
+        if fmt.name not in self.states:
+            self.states[fmt.name] = fmt.renderer().new_state()
+        return self.states[fmt.name]
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One letter: its review, its context, its document and one rendering per format."""
+
+    kind: LetterKind
+    review: Review
+    context: LetterContext
+    document: Document
+    outputs: dict[str, Rendered]
+
+    @property
+    def pdf(self) -> bytes:
+        return self.outputs[PDF.name].data
+
+    @property
+    def pages(self) -> int | None:
+        first = self.outputs.get(PDF.name) or next(iter(self.outputs.values()))
+        return first.pages
+
+    @property
+    def signature_page(self) -> int:
+        spot = self.outputs[PDF.name].signature
+        return spot.page if spot else -1
+
+    @property
+    def signature_box(self) -> tuple[float, float, float, float]:
+        spot = self.outputs[PDF.name].signature
+        return spot.box if spot else (0, 0, 0, 0)
+
+
+def compose(inputs: Inputs, result: Review, kind: LetterKind, letter_date: date
+            ) -> LetterContext:
+    """Every fact the letter will say, precomputed and typed."""
+    from coverage.compose import compose_appeal, compose_letter
+
+    context = compose_letter(inputs.case, inputs.practice, inputs.physician, inputs.kb,
+                             inputs.codes, result, letter_date, kind)
+    if kind is LetterKind.APPEAL:
+        context = compose_appeal(inputs.case, inputs.practice, inputs.kb, context)
+    return context
+
+
+def build_document(inputs: Inputs, context: LetterContext, kind: LetterKind, letter_date: date,
+                   signed_lines: tuple[str, ...] = (), templates: Path | None = None
+                   ) -> Document:
+    """The template's words as blocks, with the page furniture and signature around them."""
+    from coverage.templating import render_blocks
+
+    blocks = render_blocks(kind.template, context, templates)
+    return Document(
+        tuple(blocks),
+        page_furniture(inputs, kind, context.header, signed=bool(signed_lines),
+                       letter_date=letter_date),
+        signature_text(inputs, signed_lines),
+    )
+
+
+def make_letter(
+    inputs: Inputs,
+    today: date,
+    kind: LetterKind | str = LetterKind.LMN,
+    *,
+    formats: Sequence[Format] = (PDF,),
+    signed_lines: tuple[str, ...] = (),
+    force: bool = False,
+    templates: Path | None = None,
+    states: RenderStates | None = None,
+) -> Letter:
+    """Review, compose and render one letter in each format; refuses when the review blocks.
+
+    A batch passes one ``states`` to all its letters, so the paragraphs they share are laid
+    out once.
+    """
+    kind = LetterKind(kind)
+    result = review(inputs, today, kind, force)
+    if not result.ok:
+        raise ReviewBlocked(inputs.case_file, result.blocking)
+    letter_date = inputs.letter_date(today)
+    context = compose(inputs, result, kind, letter_date)
+    document = build_document(inputs, context, kind, letter_date, signed_lines, templates)
+    states = states or RenderStates()
+    outputs = {f.name: f.renderer().render(document, states.get(f)) for f in formats}
+    return Letter(kind, result, context, document, outputs)
+
+
+def page_furniture(inputs: Inputs, kind: LetterKind, header: str, signed: bool,
+                   letter_date: date | None = None) -> Furniture:
+    """Letterhead, page header and footer, document properties: everything around the words."""
+    practice = inputs.practice
+    address = practice.address
+    contact = [f"Phone {practice.phone}"]
+    if practice.fax:
+        contact.append(f"Fax {practice.fax}")
+    if practice.email:
+        contact.append(practice.email)
+    physician = inputs.physician
+    street = ", ".join([*address.lines, f"{address.city}, {address.state} {address.postal_code}"])
+    return Furniture(
+        letterhead_name=practice.name,
+        letterhead_lines=(street, "  ·  ".join(contact)),
+        header=header,
+        footer=f"{practice.name}  ·  {physician.display_name}  ·  NPI {physician.npi}",
+        title=f"{kind.title}: {inputs.case.case_id}",
+        author=physician.display_name,
+        subject=f"{kind.title}, IV ketamine infusion",
+        keywords=(
+            f"code set: {inputs.codes.release}; knowledge base: {inputs.kb.version}; "
+            f"case: {inputs.case.case_id}"
+        ),
+        draft=not signed,
+        created=letter_date,
+    )
+
+
+def signature_text(inputs: Inputs, signed_lines: tuple[str, ...] = ()) -> SignatureText:
+    """What the signature block says; the signed lines and image only on signed letters."""
+    physician = inputs.physician
+    return SignatureText(
+        lines=(
+            physician.display_name,
+            f"{physician.specialty}  ·  NPI {physician.npi}",
+            inputs.practice.name,
+        ),
+        signed_lines=signed_lines,
+        image=_signature_image(inputs) if signed_lines else None,
+    )
+
+
+def _signature_image(inputs: Inputs) -> str | None:
+    """The prescriber's signature image (practice profile), drawn only on signed letters."""
+    image = inputs.physician.signature_image
+    if not image:
+        return None
+    path = relative_to_profile(image, inputs.practice_file)
+    if not path.is_file():
+        index = inputs.practice.physicians.index(inputs.physician)
+        raise InputError.one(inputs.practice_file, f"physicians[{index}].signature_image",
+                             f"{path} not found; put the image there or delete the line")
+    return str(path)
+
+
+# --------------------------------------------------------------------------- sign
+
+
+def identity_file(inputs: Inputs, given: Path | None) -> Path:
+    """The signing identity: the one given, else the prescriber's ``p12`` in the profile."""
+    if given is not None:
+        return given
+    physician = inputs.physician
+    if not physician.p12:
+        raise SigningError(f"no signing identity for {physician.id}: pass --p12 FILE or set "
+                           f"p12 for {physician.id} in the practice profile")
+    return relative_to_profile(physician.p12, inputs.practice_file)
+
+
+def sign_letter(inputs: Inputs, today: date, kind: LetterKind, identity: Identity,
+                now: datetime, *, force: bool = False, source: str = "") -> Letter:
+    """The final letter, rendered without the DRAFT mark and signed by the prescriber.
+
+    Refuses a certificate that is not the case's prescriber's before anything is rendered.
+    """
+    from coverage.signing import check_signer_matches, sign_pdf, signed_lines
+
+    check_signer_matches(identity, inputs.physician)
+    letter = make_letter(inputs, today, kind, signed_lines=signed_lines(identity, now),
+                         force=force)
+    signed = sign_pdf(letter.pdf, identity, page=letter.signature_page,
+                      box=letter.signature_box, when=now,
+                      reason=f"{inputs.physician.display_name} approves this letter",
+                      location=inputs.practice.address.city, source=source)
+    pdf = replace(letter.outputs[PDF.name], data=signed)
+    return replace(letter, outputs={**letter.outputs, PDF.name: pdf})
+
+
+# --------------------------------------------------------------------------- record
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file to write: where, what, and in which format."""
+
+    path: Path
+    data: bytes
+    format: Format
+
+
+def outputs_for(letter: Letter, paths: dict[str, Path]) -> list[Output]:
+    """Pair each rendering with the path it goes to."""
+    return [Output(paths[name], rendered.data, FORMATS[name])
+            for name, rendered in letter.outputs.items()]
+
+
+def default_output(case_file: Path, kind: LetterKind, fmt: Format) -> Path:
+    """``<case>-<kind>.<suffix>`` beside the case file."""
+    return case_file.with_name(f"{case_file.stem}-{kind.value}{fmt.suffix}")
+
+
+def record(outputs: Iterable[Output], inputs: Inputs, *, command: str, kind: LetterKind,
+           signer: str | None = None) -> None:
+    """Write each output atomically (0600), then one audit event per output.
+
+    All or nothing: an output the audit log cannot record is not left behind.
+    """
+    from coverage.audit import log_location, new_event, record_many
+    from coverage.files import sha256_bytes, sha256_file, write_atomic
+
+    outputs = list(outputs)
+    case_hash = sha256_file(Path(inputs.case_file))
+    written: list[Path] = []
+    try:
+        for output in outputs:
+            write_atomic(output.path, output.data)
+            written.append(output.path)
+        events = [new_event(command, kind.value, case_hash, sha256_bytes(o.data), signer)
+                  for o in outputs]
+        record_many(log_location(inputs.practice, inputs.practice_file), events)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
