@@ -49,6 +49,15 @@ class CliResult:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def returncode(self) -> int:  # the name subprocess uses
+        return self.code
+
+
+def cli_argv(*args: str | Path) -> list[str]:
+    """The command line that starts the CLI: one definition for every way tests run it."""
+    return [sys.executable, str(REPO / "cli.py"), *(str(a) for a in args)]
+
 
 def _run_cli(
     *args: str | Path,
@@ -57,7 +66,7 @@ def _run_cli(
     env: dict[str, str] | None = None,
 ) -> CliResult:
     completed = subprocess.run(
-        [sys.executable, str(REPO / "cli.py"), *(str(a) for a in args)],
+        cli_argv(*args),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -78,6 +87,13 @@ def run_cli() -> Callable[..., CliResult]:
     module-scoped fixtures must do to keep the audit log out of the home folder.
     """
     return _run_cli
+
+
+@pytest.fixture(scope="session")
+def cli_command() -> Callable[..., list[str]]:
+    """cli_command("batch", cases, "-o", out) -> argv, for tests that need the process itself
+    (signals, a terminal); everything else uses ``run_cli``."""
+    return cli_argv
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -92,8 +89,8 @@ def test_medicare_advantage_and_medicaid_are_not_guessed() -> None:
 
 
 def test_carc_codes_set_the_reasons() -> None:
-    from coverage.review.appeal import denial_reasons
     from coverage.knowledge import load_knowledge
+    from coverage.review.appeal import denial_reasons
 
     kb = load_knowledge()
     reasons, unknown = denial_reasons(denial(carc_codes=["CO-50", "55", "CO188", "PR-999"]), kb)
@@ -128,7 +125,7 @@ def _text(pdf: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def appeal_texts() -> dict[str, str]:
-    from coverage.letters import load_inputs, make_letter
+    from coverage.pipeline import load_inputs, make_letter
 
     return {
         path.stem: _text(make_letter(load_inputs(path), TODAY, "appeal").pdf)
@@ -177,12 +174,6 @@ def test_policy_criteria_are_answered(appeal_texts: dict[str, str]) -> None:
     assert "Failure of at least two classes of oral neuropathic pain medication" in text
 
 
-def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, KETAMINE_LETTERS_AUDIT_LOG=str(folder / "audit.sqlite3"))
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 @pytest.fixture()
 def late_case(tmp_path: Path) -> Path:
     case = yaml.safe_load((APPEALS / "experimental.yaml").read_text())
@@ -194,39 +185,39 @@ def late_case(tmp_path: Path) -> Path:
     return path
 
 
-def test_past_deadline_appeal_is_refused(late_case: Path) -> None:
+def test_past_deadline_appeal_is_refused(late_case: Path, run_cli) -> None:
     out = late_case.parent / "late.pdf"
-    result = _cli(late_case.parent, "appeal", str(late_case), "-o", str(out))
+    result = run_cli("appeal", str(late_case), "-o", str(out), cwd=late_case.parent)
     assert result.returncode == 2
     assert "APPEAL_PAST_DEADLINE" in result.stderr and "2027-05-02" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
-    check = _cli(late_case.parent, "check", str(late_case))
+    check = run_cli("check", str(late_case), cwd=late_case.parent)
     assert check.returncode == 2 and "filing deadline: 2027-05-02" in check.stdout
 
 
-def test_force_writes_past_deadline_with_the_finding(late_case: Path) -> None:
+def test_force_writes_past_deadline_with_the_finding(late_case: Path, run_cli) -> None:
     out = late_case.parent / "late.pdf"
-    result = _cli(late_case.parent, "appeal", str(late_case), "-o", str(out), "--force")
+    result = run_cli("appeal", str(late_case), "-o", str(out), "--force", cwd=late_case.parent)
     assert result.returncode == 0, result.stderr
     assert out.exists()
     assert "APPEAL_PAST_DEADLINE" in result.stderr  # still listed, as advisory
 
 
-def test_appeal_without_denial_is_blocked(tmp_path: Path) -> None:
+def test_appeal_without_denial_is_blocked(tmp_path: Path, run_cli) -> None:
     (tmp_path / "practice.yaml").write_text((ROOT / "examples" / "practice.yaml").read_text())
     case = tmp_path / "c.yaml"
     case.write_text((ROOT / "examples" / "crps-1.yaml").read_text())
-    result = _cli(tmp_path, "appeal", str(case), "-o", str(tmp_path / "a.pdf"))
+    result = run_cli("appeal", str(case), "-o", str(tmp_path / "a.pdf"), cwd=tmp_path)
     assert result.returncode == 2 and "NO_DENIAL" in result.stderr
 
 
-def test_unknown_reason_is_blocked(tmp_path: Path) -> None:
+def test_unknown_reason_is_blocked(tmp_path: Path, run_cli) -> None:
     case = yaml.safe_load((APPEALS / "experimental.yaml").read_text())
     case["denial"]["carc_codes"] = ["CO-999"]
     case["denial"].pop("reasons", None)
     (tmp_path / "practice.yaml").write_text((ROOT / "examples" / "practice.yaml").read_text())
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(case, sort_keys=False))
-    result = _cli(tmp_path, "check", str(path))
+    result = run_cli("check", str(path), cwd=tmp_path)
     assert result.returncode == 2 and "REASON_UNKNOWN" in result.stdout

@@ -360,7 +360,7 @@ def _filled_starter(condition: str) -> str:
 
 
 def test_starter_numeric_placeholders_are_refused(tmp_path: Path, practice_into) -> None:
-    from coverage.letters import load_inputs, review
+    from coverage.pipeline import load_inputs, review
 
     practice_into(tmp_path)
     path = tmp_path / "case.yaml"

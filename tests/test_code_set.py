@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -62,18 +60,14 @@ def _newer_release(folder: Path) -> Path:
     return path
 
 
-def test_clinic_can_point_at_a_newer_release(tmp_path: Path) -> None:
-    from coverage.letters import load_inputs, make_letter
+def test_clinic_can_point_at_a_newer_release(tmp_path: Path, run_cli) -> None:
+    from coverage.pipeline import load_inputs, make_letter
 
     xml = _newer_release(tmp_path)
     for name in ("fibromyalgia.yaml", "practice.yaml"):
         shutil.copy(ROOT / "examples" / name, tmp_path / name)
     env = dict(os.environ, KETAMINE_LETTERS_AUDIT_LOG=str(tmp_path / "audit.sqlite3"))
-    check = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "check", "fibromyalgia.yaml",
-         "--code-set", str(xml)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )
+    check = run_cli("check", "fibromyalgia.yaml", "--code-set", xml, cwd=tmp_path, env=env)
     assert "ICD-10-CM FY2027" in check.stdout, check.stdout + check.stderr
     inputs = load_inputs(tmp_path / "fibromyalgia.yaml", code_set=xml)
     from datetime import date

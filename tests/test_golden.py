@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import reportlab
 
-from coverage.letters import load_inputs, make_letter
+from coverage.pipeline import load_inputs, make_letter
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((REPO / "tests" / "data" / "golden-letters.json").read_text())

@@ -19,7 +19,7 @@ import pypdf
 import pytest
 
 from coverage.case import Case
-from coverage.letters import Inputs, Letter, load_inputs, make_letter
+from coverage.pipeline import Inputs, Letter, load_inputs, make_letter
 
 TODAY = date(2026, 11, 25)
 WATERMARK = "DRAFT - NOT SIGNED"

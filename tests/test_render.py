@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from coverage import render_pdf
-from coverage.letters import load_inputs, make_letter
+from coverage.pipeline import RenderStates, load_inputs, make_letter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,8 @@ def test_a_shared_typesetter_gives_the_same_bytes_in_any_order(monkeypatch) -> N
         shared = render_pdf.Typesetter()
         for index in order:
             inputs, kind = letters[index]
-            pdf = make_letter(inputs, today, kind, force=True, typesetter=shared).pdf
+            states = RenderStates({"pdf": shared})
+            pdf = make_letter(inputs, today, kind, force=True, states=states).pdf
             assert pdf == alone[index], (letters[index][0].name, kind)
     assert any(splits), "no shared paragraph was split across pages: the test lost its edge"
 
@@ -74,10 +75,10 @@ def test_a_shared_typesetter_breaks_each_repeated_paragraph_once(monkeypatch) ->
     monkeypatch.setattr(render_pdf._ReportlabParagraph, "breakLines", counting)
     inputs = load_inputs(ROOT / "examples" / "crps-1.yaml")
     shared = render_pdf.Typesetter()
-    make_letter(inputs, date(2026, 11, 25), typesetter=shared)
+    make_letter(inputs, date(2026, 11, 25), states=RenderStates({"pdf": shared}))
     first = len(calls)
     calls.clear()
-    make_letter(inputs, date(2026, 11, 25), typesetter=shared)
+    make_letter(inputs, date(2026, 11, 25), states=RenderStates({"pdf": shared}))
     assert first > 100
     assert len(calls) < first / 10  # only paragraphs split across pages are broken again
 
@@ -87,7 +88,8 @@ def test_a_typesetter_stays_within_its_limit() -> None:
     today = date(2026, 11, 25)
     for path, kind in _example_letters()[:4]:
         inputs = load_inputs(path)
-        assert make_letter(inputs, today, kind, typesetter=shared).pdf == make_letter(
+        states = RenderStates({"pdf": shared})
+        assert make_letter(inputs, today, kind, states=states).pdf == make_letter(
             inputs, today, kind).pdf
         assert len(shared._parsed) == 40
         assert len(shared._lines) == 40

@@ -6,8 +6,6 @@ import os
 import shutil
 import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,15 +16,8 @@ EXAMPLES = ROOT / "examples"
 PASSWORD = "correct horse battery staple"
 
 
-def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )
-
-
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+def workspace(tmp_path_factory: pytest.TempPathFactory, run_cli) -> tuple[Path, dict[str, str]]:
     """A folder with a case, the practice profile, a demo identity and a signed letter."""
     folder = tmp_path_factory.mktemp("signing")
     for name in ("crps-1.yaml", "practice.yaml", "signature-dr-chen.png"):
@@ -34,18 +25,20 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     env = dict(os.environ)
     env["KETAMINE_LETTERS_AUDIT_LOG"] = str(folder / "audit.sqlite3")
     env["KETAMINE_LETTERS_P12_PASSWORD"] = PASSWORD
-    made = cli("demo-identity", "--for-case", "crps-1.yaml", "-o", "dr.p12", env=env, cwd=folder)
+    made = run_cli("demo-identity", "--for-case", "crps-1.yaml", "-o", "dr.p12", env=env,
+                   cwd=folder)
     assert made.returncode == 0, made.stderr
-    signed = cli("sign", "crps-1.yaml", "--p12", "dr.p12", "-o", "signed.pdf", env=env, cwd=folder)
+    signed = run_cli("sign", "crps-1.yaml", "--p12", "dr.p12", "-o", "signed.pdf", env=env,
+                     cwd=folder)
     assert signed.returncode == 0, signed.stderr
     return folder, env
 
 
-def test_signed_letter_verifies_and_has_no_watermark(workspace) -> None:
+def test_signed_letter_verifies_and_has_no_watermark(workspace, run_cli) -> None:
     from pypdf import PdfReader
 
     folder, env = workspace
-    result = cli("verify", "signed.pdf", env=env, cwd=folder)
+    result = run_cli("verify", "signed.pdf", env=env, cwd=folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "intact and unchanged" in result.stdout
     assert "Elena Chen, MD" in result.stdout and "1234567893" in result.stdout
@@ -55,35 +48,35 @@ def test_signed_letter_verifies_and_has_no_watermark(workspace) -> None:
     assert "Digitally signed by Elena Chen, MD" in text
 
 
-def test_draft_letter_is_not_signed(workspace) -> None:
+def test_draft_letter_is_not_signed(workspace, run_cli) -> None:
     folder, env = workspace
-    made = cli("letter", "crps-1.yaml", "-o", "draft.pdf", env=env, cwd=folder)
+    made = run_cli("letter", "crps-1.yaml", "-o", "draft.pdf", env=env, cwd=folder)
     assert made.returncode == 0, made.stderr
-    result = cli("verify", "draft.pdf", env=env, cwd=folder)
+    result = run_cli("verify", "draft.pdf", env=env, cwd=folder)
     assert result.returncode == 1
     assert "NOT SIGNED" in result.stdout
 
 
-def test_files_with_patient_data_are_owner_only(workspace) -> None:
+def test_files_with_patient_data_are_owner_only(workspace, run_cli) -> None:
     folder, _ = workspace
     for name in ("signed.pdf", "dr.p12", "audit.sqlite3"):
         mode = stat.S_IMODE((folder / name).stat().st_mode)
         assert mode == 0o600, f"{name}: {oct(mode)}"
 
 
-def test_flipped_byte_is_detected(workspace, tmp_path: Path) -> None:
+def test_flipped_byte_is_detected(workspace, tmp_path: Path, run_cli) -> None:
     folder, env = workspace
     data = bytearray((folder / "signed.pdf").read_bytes())
     position = data.index(b"Maria Alvarez") if b"Maria Alvarez" in data else len(data) // 3
     data[position] ^= 0x01
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(bytes(data))
-    result = cli("verify", str(tampered), env=env, cwd=folder)
+    result = run_cli("verify", str(tampered), env=env, cwd=folder)
     assert result.returncode == 1
     assert "BROKEN" in result.stdout or "MODIFIED" in result.stdout
 
 
-def test_incremental_update_is_detected(workspace, tmp_path: Path) -> None:
+def test_incremental_update_is_detected(workspace, tmp_path: Path, run_cli) -> None:
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
@@ -95,44 +88,44 @@ def test_incremental_update_is_detected(workspace, tmp_path: Path) -> None:
         out = tmp_path / "updated.pdf"
         with open(out, "wb") as target:
             writer.write(target)
-    result = cli("verify", str(out), env=env, cwd=folder)
+    result = run_cli("verify", str(out), env=env, cwd=folder)
     assert result.returncode == 1
     assert "MODIFIED AFTER SIGNING" in result.stdout
 
 
-def test_not_a_pdf_exits_2(workspace, tmp_path: Path) -> None:
+def test_not_a_pdf_exits_2(workspace, tmp_path: Path, run_cli) -> None:
     folder, env = workspace
     junk = tmp_path / "notes.pdf"
     junk.write_text("these are not PDF bytes")
-    result = cli("verify", str(junk), env=env, cwd=folder)
+    result = run_cli("verify", str(junk), env=env, cwd=folder)
     assert result.returncode == 2
     assert "not a PDF" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_wrong_password_is_refused(workspace, tmp_path: Path) -> None:
+def test_wrong_password_is_refused(workspace, tmp_path: Path, run_cli) -> None:
     folder, env = workspace
     bad = dict(env, KETAMINE_LETTERS_P12_PASSWORD="wrong")
     out = tmp_path / "x.pdf"
-    result = cli("sign", "crps-1.yaml", "--p12", "dr.p12", "-o", str(out), env=bad, cwd=folder)
+    result = run_cli("sign", "crps-1.yaml", "--p12", "dr.p12", "-o", str(out), env=bad, cwd=folder)
     assert result.returncode == 2
     assert "password" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
 
 
-def test_wrong_signer_is_refused(workspace, tmp_path: Path) -> None:
+def test_wrong_signer_is_refused(workspace, tmp_path: Path, run_cli) -> None:
     folder, env = workspace
     case = yaml.safe_load((folder / "crps-1.yaml").read_text())
     case["prescriber"] = "dr-okafor"
     other = folder / "okafor-case.yaml"
     other.write_text(yaml.safe_dump(case, sort_keys=False))
     out = tmp_path / "x.pdf"
-    result = cli("sign", str(other), "--p12", "dr.p12", "-o", str(out), env=env, cwd=folder)
+    result = run_cli("sign", str(other), "--p12", "dr.p12", "-o", str(out), env=env, cwd=folder)
     assert result.returncode == 2
     assert "Elena Chen" in result.stderr and "Daniel Okafor" in result.stderr
     assert not out.exists()
 
 
-def test_expired_certificate_is_refused(workspace, tmp_path: Path) -> None:
+def test_expired_certificate_is_refused(workspace, tmp_path: Path, run_cli) -> None:
     from datetime import UTC, datetime
 
     from coverage.loading import load_practice
@@ -144,40 +137,39 @@ def test_expired_certificate_is_refused(workspace, tmp_path: Path) -> None:
                                not_before=datetime(2025, 1, 1, tzinfo=UTC))
     save_identity(tmp_path / "old.p12", old)
     out = tmp_path / "x.pdf"
-    result = cli("sign", "crps-1.yaml", "--p12", str(tmp_path / "old.p12"), "-o", str(out),
+    result = run_cli("sign", "crps-1.yaml", "--p12", str(tmp_path / "old.p12"), "-o", str(out),
                  env=env, cwd=folder)
     assert result.returncode == 2
     assert "expired" in result.stderr and "2025-01-31" in result.stderr
     assert not out.exists()
 
 
-def test_blocked_case_is_not_signed(workspace, tmp_path: Path) -> None:
+def test_blocked_case_is_not_signed(workspace, tmp_path: Path, run_cli) -> None:
     folder, env = workspace
     case = yaml.safe_load((folder / "crps-1.yaml").read_text())
     case["plan"]["route"] = "intranasal"
     blocked = folder / "blocked.yaml"
     blocked.write_text(yaml.safe_dump(case, sort_keys=False))
     out = tmp_path / "x.pdf"
-    result = cli("sign", str(blocked), "--p12", "dr.p12", "-o", str(out), env=env, cwd=folder)
+    result = run_cli("sign", str(blocked), "--p12", "dr.p12", "-o", str(out), env=env, cwd=folder)
     assert result.returncode == 2
     assert "ROUTE_NOT_IV" in result.stderr
     assert not out.exists()
 
 
-def test_password_is_never_an_argument() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "sign", "--help"],
-                            capture_output=True, text=True, timeout=60)
+def test_password_is_never_an_argument(run_cli) -> None:
+    result = run_cli("sign", "--help")
     assert "--password" not in result.stdout
 
 
-def test_audit_log_records_without_patient_names(workspace) -> None:
+def test_audit_log_records_without_patient_names(workspace, run_cli) -> None:
     folder, env = workspace
-    listing = cli("audit", env=env, cwd=folder)
+    listing = run_cli("audit", env=env, cwd=folder)
     assert listing.returncode == 0
     assert "sign" in listing.stdout and "dr-chen NPI 1234567893" in listing.stdout
-    assert cli("audit", "--check", "signed.pdf", env=env, cwd=folder).returncode == 0
+    assert run_cli("audit", "--check", "signed.pdf", env=env, cwd=folder).returncode == 0
     (folder / "stranger.pdf").write_bytes(b"%PDF-1.4 not one of ours")
-    assert cli("audit", "--check", "stranger.pdf", env=env, cwd=folder).returncode == 1
+    assert run_cli("audit", "--check", "stranger.pdf", env=env, cwd=folder).returncode == 1
     with sqlite3.connect(folder / "audit.sqlite3") as db:
         rows = db.execute("SELECT * FROM events").fetchall()
         dump = repr(rows)

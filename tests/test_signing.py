@@ -351,7 +351,7 @@ def test_signs_a_rendered_letter(chen_identity):
     """Optional end-to-end: skipped while the letter pipeline cannot build the example."""
     root = Path(__file__).resolve().parent.parent
     try:
-        from coverage.letters import load_inputs, make_letter
+        from coverage.pipeline import load_inputs, make_letter
 
         inputs = load_inputs(root / "examples/crps-1.yaml", root / "examples/practice.yaml")
         identity_lines = signing.signed_lines(chen_identity, NOW)
