@@ -236,6 +236,7 @@ def make_letter(
 def page_furniture(inputs: Inputs, kind: LetterKind, header: str, signed: bool,
                    letter_date: date | None = None) -> Furniture:
     """Letterhead, page header and footer, document properties: everything around the words."""
+    kind = LetterKind(kind)  # a plain "lmn" would make kind.title the str method
     practice = inputs.practice
     address = practice.address
     contact = [f"Phone {practice.phone}"]

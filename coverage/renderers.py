@@ -61,6 +61,8 @@ FORMATS: dict[str, Format] = {
         Format("docx", ".docx",
                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                "coverage.render_docx", False, "editable Word draft (never signed)"),
+        Format("txt", ".txt", "text/plain; charset=utf-8", "coverage.render_text", False,
+               "plain text for pasting into a payer's web portal"),
     )
 }
 ALIASES = {"both": ("pdf", "docx"), "all": tuple(FORMATS)}
