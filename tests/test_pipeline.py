@@ -1,0 +1,189 @@
+"""The one pipeline: kinds, formats, recording, the schema version and the folder layout."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import sys
+import types
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from coverage import pipeline, renderers
+from coverage.audit import events
+from coverage.case import SCHEMA_VERSION
+from coverage.document import Heading
+from coverage.errors import AuditError, InputError, UsageError
+from coverage.kinds import LetterKind
+from coverage.renderers import Format, Rendered, parse_formats
+from coverage.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+TODAY = date(2026, 11, 30)
+
+
+def copy_case(folder: Path, name: str = "crps-1.yaml") -> Path:
+    shutil.copy(EXAMPLES / "practice.yaml", folder / "practice.yaml")
+    return Path(shutil.copy(EXAMPLES / name, folder / name))
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def test_a_kind_carries_its_template_title_and_rule() -> None:
+    lmn = pipeline.load_inputs(EXAMPLES / "crps-1.yaml")
+    appeal = pipeline.load_inputs(EXAMPLES / "appeals" / "experimental.yaml")
+    assert LetterKind.for_case(lmn.case) is LetterKind.LMN
+    assert LetterKind.for_case(appeal.case) is LetterKind.APPEAL
+    assert pipeline.choose_kind(appeal, None) is LetterKind.APPEAL
+    assert pipeline.choose_kind(appeal, "lmn") is LetterKind.LMN
+    assert LetterKind.APPEAL.template == "appeal.xml.j2"
+    assert (REPO / "templates" / LetterKind.LMN.template).is_file()
+    assert LetterKind.LMN.title == "Letter of medical necessity"
+    assert LetterKind.parse("auto") is None and LetterKind.parse(" Appeal ") is LetterKind.APPEAL
+    with pytest.raises(UsageError, match="--kind: 'retro' is not one of auto, lmn, appeal"):
+        LetterKind.parse("retro")
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def test_formats_parse_from_names_aliases_and_lists() -> None:
+    assert [f.name for f in parse_formats("pdf")] == ["pdf"]
+    assert [f.name for f in parse_formats("both")] == ["pdf", "docx"]
+    assert [f.name for f in parse_formats("txt,pdf")] == ["pdf", "txt"]
+    assert [f.name for f in parse_formats("all")] == list(renderers.FORMATS)
+    with pytest.raises(UsageError, match="'odt' is not one of pdf, docx, txt"):
+        parse_formats("pdf,odt")
+
+
+def test_one_document_feeds_every_format_with_the_same_words() -> None:
+    inputs = pipeline.load_inputs(EXAMPLES / "crps-1.yaml")
+    letter = pipeline.make_letter(inputs, TODAY, formats=parse_formats("pdf,txt"))
+    assert set(letter.outputs) == {"pdf", "txt"}
+    text = letter.outputs["txt"].data.decode("utf-8")
+    pdf_text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(letter.pdf)).pages)
+    for phrase in ("Maria Alvarez", "G90.521", "Ketamine hydrochloride injection is FDA"):
+        assert phrase in text and phrase in " ".join(pdf_text.split())
+
+
+def test_a_new_renderer_needs_only_its_module_and_one_registration(monkeypatch) -> None:
+    """What a newcomer writes for a fourth format: a module and one line in FORMATS."""
+    module = types.ModuleType("coverage_test_shout")
+    module.new_state = lambda: None
+    module.render = lambda document, state: Rendered(
+        "\n".join(b.text.upper() for b in document.blocks if isinstance(b, Heading)).encode())
+    monkeypatch.setitem(sys.modules, "coverage_test_shout", module)
+    shout = Format("shout", ".shout", "text/plain", "coverage_test_shout", False, "headings")
+    monkeypatch.setitem(renderers.FORMATS, "shout", shout)
+    inputs = pipeline.load_inputs(EXAMPLES / "crps-1.yaml")
+    letter = pipeline.make_letter(inputs, TODAY, formats=parse_formats("shout"))
+    headings = [b.text for b in letter.document.blocks if isinstance(b, Heading)]
+    assert letter.outputs["shout"].data.decode().splitlines() == [h.upper() for h in headings]
+    assert len(headings) > 5
+
+
+# --------------------------------------------------------------------------- record
+
+
+def test_each_output_is_written_private_and_audited_once(tmp_path, audit_log) -> None:
+    case = copy_case(tmp_path)
+    inputs = pipeline.load_inputs(case)
+    letter = pipeline.make_letter(inputs, TODAY, formats=parse_formats("pdf,txt"))
+    paths = {"pdf": tmp_path / "a.pdf", "txt": tmp_path / "a.txt"}
+    pipeline.record(pipeline.outputs_for(letter, paths), inputs, command="lmn",
+                    kind=LetterKind.LMN)
+    for path in paths.values():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    recorded = events(audit_log)
+    assert [(e.command, e.kind) for e in recorded] == [("lmn", "lmn"), ("lmn", "lmn")]
+    from coverage.files import sha256_file
+
+    assert {e.output_sha256 for e in recorded} == {sha256_file(p) for p in paths.values()}
+
+
+def test_an_output_the_audit_log_cannot_record_is_not_left_behind(tmp_path, monkeypatch):
+    case = copy_case(tmp_path)
+    inputs = pipeline.load_inputs(case)
+    letter = pipeline.make_letter(inputs, TODAY, formats=parse_formats("pdf,txt"))
+
+    def refuse(path, new_events):
+        raise AuditError(f"{path}: could not record the event (disk I/O error)")
+
+    monkeypatch.setattr("coverage.audit.record_many", refuse)
+    paths = {"pdf": tmp_path / "a.pdf", "txt": tmp_path / "a.txt"}
+    with pytest.raises(AuditError):
+        pipeline.record(pipeline.outputs_for(letter, paths), inputs, command="lmn",
+                        kind=LetterKind.LMN)
+    assert not any(p.exists() for p in paths.values())
+
+
+def test_letter_writes_every_format_asked_for(tmp_path, run_cli, audit_log) -> None:
+    case = copy_case(tmp_path)
+    result = run_cli("letter", case, "-o", tmp_path / "out.pdf", "--format", "pdf,txt")
+    assert result.code == 0, result.output
+    assert (tmp_path / "out.pdf").read_bytes().startswith(b"%PDF")
+    assert "Maria Alvarez" in (tmp_path / "out.txt").read_text(encoding="utf-8")
+    assert f"wrote {tmp_path / 'out.txt'}" in result.stdout
+    assert len(events(audit_log)) == 2
+
+
+def test_an_unknown_format_is_a_clear_usage_error(tmp_path, run_cli) -> None:
+    case = copy_case(tmp_path)
+    result = run_cli("letter", case, "--format", "odt")
+    assert result.code == 2
+    assert "--format: 'odt' is not one of" in result.stderr and "Traceback" not in result.output
+    assert not list(tmp_path.glob("*-lmn*"))
+
+
+def test_only_a_pdf_can_be_signed(tmp_path, run_cli) -> None:
+    case = copy_case(tmp_path)
+    result = run_cli("sign", case, "-o", tmp_path / "s.docx", "--format", "docx")
+    assert result.code == 2
+    assert "cannot carry a digital signature; only the PDF is signed" in result.stderr
+    assert not (tmp_path / "s.docx").exists()
+
+
+# --------------------------------------------------------------------------- schema version
+
+
+def test_a_case_without_a_schema_version_is_read_as_the_current_one() -> None:
+    assert "schema_version" not in (EXAMPLES / "crps-1.yaml").read_text()
+    assert pipeline.load_inputs(EXAMPLES / "crps-1.yaml").case.schema_version == SCHEMA_VERSION
+
+
+def test_a_case_from_a_newer_tool_is_refused_by_name(tmp_path) -> None:
+    case = copy_case(tmp_path)
+    case.write_text(f"schema_version: {SCHEMA_VERSION + 1}\n" + case.read_text())
+    with pytest.raises(InputError) as caught:
+        pipeline.load_inputs(case)
+    line = caught.value.lines()[0]
+    assert "schema_version" in line and "update ketamine-letters" in line
+
+
+# --------------------------------------------------------------------------- folder layout
+
+
+def test_the_workspace_layout_and_its_private_state_folder(tmp_path) -> None:
+    (tmp_path / "cases").mkdir()
+    shutil.copy(EXAMPLES / "practice.yaml", tmp_path / "practice.yaml")
+    workspace = Workspace.around(tmp_path / "cases")
+    assert workspace == Workspace.around(tmp_path) == Workspace(tmp_path)
+    assert workspace.letters == tmp_path / "letters"
+    assert workspace.withdrawn == tmp_path / "letters" / "withdrawn"
+    assert workspace.practice == tmp_path / "practice.yaml"
+    old = os.umask(0)
+    try:
+        folder = workspace.state_folder("imports")
+    finally:
+        os.umask(old)
+    assert folder == tmp_path / ".ketamine-letters" / "imports"
+    for level in (tmp_path / ".ketamine-letters", folder):
+        assert stat.S_IMODE(level.stat().st_mode) == 0o700
+    assert Workspace.around(tmp_path / "letters") is None
