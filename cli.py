@@ -555,6 +555,7 @@ def batch(
         "-o", "--output", metavar="LETTERS_FOLDER",
         help="Folder for the letters and the report (created if need be).")],
     kind: KindOpt = "auto",
+    output_format: FormatOpt = "pdf",
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", metavar="N",
@@ -582,16 +583,22 @@ def batch(
     date; Ctrl-C leaves no half-written file. Exit 0 when every letter was written or up to
     date, 1 when some were blocked or failed, 2 for bad arguments.
 
-    Example: ketamine-letters batch examples/ -o letters/
+    --format both (or docx, txt, a list) writes each letter in those formats too, beside
+    the first: <case_id>-lmn.pdf and <case_id>-lmn.docx.
+
+    Example: ketamine-letters batch examples/ -o letters/ --format both
     """
     from coverage.batch import run_batch
     from coverage.kinds import LetterKind
+    from coverage.renderers import parse_formats
 
     with reported_errors(), _hangup_and_kill_stop_like_ctrl_c():
         LetterKind.parse(kind)
+        options = {"kind": kind, "jobs": jobs, "force": force, "practice": practice,
+                   "today": _today(today),
+                   "formats": tuple(f.name for f in parse_formats(output_format))}
         if sys.stderr.isatty():
-            summary = _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force,
-                                               practice, _today(today))
+            summary = _batch_with_progress_bar(run_batch, cases, output, options)
         else:
             from coverage.batch import result_line
 
@@ -599,8 +606,7 @@ def batch(
                 with contextlib.suppress(OSError):  # the terminal may be gone
                     _err(result_line(result, done, total))
 
-            summary = run_batch(cases, output, kind=kind, jobs=jobs, force=force,
-                                practice=practice, today=_today(today), on_result=plain)
+            summary = run_batch(cases, output, on_result=plain, **options)
     with contextlib.suppress(OSError):
         for line in summary.summary_lines():
             typer.echo(line)
@@ -628,7 +634,7 @@ def _hangup_and_kill_stop_like_ctrl_c():
             signal.signal(number, handler)
 
 
-def _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force, practice, day):
+def _batch_with_progress_bar(run_batch, cases, output, options: dict):
     """A rich progress bar on a terminal: done / total, letters per second, time left."""
     from rich.console import Console
     from rich.progress import (
@@ -654,8 +660,7 @@ def _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force, practi
                 with contextlib.suppress(OSError):  # the terminal may be gone (hang-up)
                     progress.update(task, total=total, completed=done, status=status)
 
-            summary = run_batch(cases, output, kind=kind, jobs=jobs, force=force,
-                                practice=practice, today=day, on_result=update)
+            summary = run_batch(cases, output, on_result=update, **options)
     except OSError:
         if summary is None:
             raise

@@ -105,28 +105,16 @@ def layout_ratio(cases: Path, sample: int = 12, rounds: int = 5) -> dict:
     one shared Typesetter, as every batch worker runs, and with none, as a one-off
     ``letter`` command runs.
     """
-    from coverage import render_pdf
-    from coverage.letters import load_inputs, make_letter
-    from coverage.render_pdf import SignaturePlacement, Typesetter, build_flowables, layout
+    from coverage.pipeline import RenderStates, load_inputs, make_letter
+    from coverage.render_pdf import SignaturePlacement, build_flowables, layout
 
     files = sorted(cases.rglob("case-*.yaml"))[:sample]
     inputs = [load_inputs(path) for path in files]
-    captured: list[tuple] = []
-    original = render_pdf.render_pdf
-
-    def capture(blocks, furniture, signature, typesetter=None):
-        captured.append((blocks, furniture, signature))
-        return original(blocks, furniture, signature, typesetter)
-
-    render_pdf.render_pdf = capture  # make_letter imports it at call time
-    try:
-        for item in inputs:
-            make_letter(item, TODAY)
-    finally:
-        render_pdf.render_pdf = original
-    shared = Typesetter()
+    captured = [(list(d.blocks), d.furniture, d.signature)
+                for d in (make_letter(item, TODAY).document for item in inputs)]
+    shared = RenderStates()
     for item in inputs:  # a worker that has already made a letter or two
-        make_letter(item, TODAY, typesetter=shared)
+        make_letter(item, TODAY, states=shared)
     times: dict[str, list[float]] = {"load": [], "batch": [], "single": [], "plain": []}
     for _ in range(rounds):
         for path, item, (blocks, furniture, signature) in zip(files, inputs, captured,
@@ -134,7 +122,7 @@ def layout_ratio(cases: Path, sample: int = 12, rounds: int = 5) -> dict:
             t0 = time.perf_counter()
             load_inputs(path)
             t1 = time.perf_counter()
-            make_letter(item, TODAY, typesetter=shared)
+            make_letter(item, TODAY, states=shared)
             t2 = time.perf_counter()
             make_letter(item, TODAY)
             t3 = time.perf_counter()

@@ -32,19 +32,21 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coverage import render_pdf  # noqa: E402
-from coverage.compose import compose_letter  # noqa: E402
-from coverage.document import render_blocks  # noqa: E402
-from coverage.letters import (  # noqa: E402
+from coverage import render_docx, render_pdf  # noqa: E402
+from coverage.kinds import LetterKind  # noqa: E402
+from coverage.pipeline import (  # noqa: E402
     Inputs,
+    RenderStates,
+    build_document,
+    compose,
     load_inputs,
     make_letter,
-    page_furniture,
-    signature_text,
 )
-from coverage.letters import review as review_inputs  # noqa: E402
+from coverage.pipeline import review as review_inputs  # noqa: E402
+from coverage.renderers import FORMATS  # noqa: E402
 
 TODAY = date(2026, 11, 25)
+PDF = FORMATS["pdf"]
 GIVEN = ["Maria", "James", "Nguyễn Thị", "Aisha", "Robert", "Li", "Sofía", "Olga"]
 FAMILY = ["Alvarez", "O'Brien", "Đoàn", "Okafor", "Schmidt", "Chen", "Kowalski", "Haddad"]
 
@@ -72,15 +74,12 @@ def distinct_case(base: Inputs, i: int) -> Inputs:
 def baseline_seconds(inputs: Inputs) -> float:
     """Plain reportlab: the same blocks and page furniture -> flowables -> layout, timed alone."""
     result = review_inputs(inputs, TODAY)
-    context = compose_letter(inputs.case, inputs.practice, inputs.physician, inputs.kb,
-                             inputs.codes, result, TODAY)
-    blocks = render_blocks("lmn.xml.j2", context)
-    furniture = page_furniture(inputs, "lmn", context.header, signed=False, letter_date=TODAY)
-    signature = signature_text(inputs)
+    context = compose(inputs, result, LetterKind.LMN, TODAY)
+    document = build_document(inputs, context, LetterKind.LMN, TODAY)
     start = time.perf_counter()
-    story = render_pdf.build_flowables(blocks, furniture, signature,
-                                       render_pdf.SignaturePlacement())
-    render_pdf.layout(story, furniture)
+    story = render_pdf.build_flowables(list(document.blocks), document.furniture,
+                                       document.signature, render_pdf.SignaturePlacement())
+    render_pdf.layout(story, document.furniture)
     return time.perf_counter() - start
 
 
@@ -118,11 +117,24 @@ def main() -> None:
         pages.append(make_letter(load_inputs(path), TODAY).pages)
     total = time.perf_counter() - start
 
-    shared = render_pdf.Typesetter()  # as `batch --jobs 1` and each batch worker run
+    shared = RenderStates()  # as `batch --jobs 1` and each batch worker run
     start = time.perf_counter()
     for path in files:
-        make_letter(load_inputs(path), TODAY, typesetter=shared)
+        make_letter(load_inputs(path), TODAY, states=shared)
     total_shared = time.perf_counter() - start
+
+    # the Word renderer on the very documents the PDFs were made from, in this same run
+    documents = [make_letter(load_inputs(path), TODAY).document for path in files[:50]]
+    docx_state = render_docx.new_state()
+    render_docx.render(documents[0], docx_state)  # the fonts are compressed once per process
+    docx_ms, pdf_ms = [], []
+    for document in documents:
+        t0 = time.perf_counter()
+        render_docx.render(document, docx_state)
+        t1 = time.perf_counter()
+        render_pdf.render(document, shared.get(PDF))
+        docx_ms.append((t1 - t0) * 1000)
+        pdf_ms.append((time.perf_counter() - t1) * 1000)
 
     pipeline, plain = [], []
     pairs = list(zip(files, cases, strict=True))[: min(args.n, 100)]
@@ -149,6 +161,8 @@ def main() -> None:
           f"flowables {statistics.median(plain) * 1000:.1f} ms")
     print(f"pipeline / layout ratio: {statistics.median(pipeline) / statistics.median(plain):.3f}"
           "  (target <= 1.1)")
+    print(f"render only (median):    PDF {statistics.median(pdf_ms):.1f} ms, DOCX "
+          f"{statistics.median(docx_ms):.1f} ms per letter (same documents, shared state)")
     print(f"peak memory:             {peak_mb:.0f} MB (max RSS of this process)")
     print(f"`--help` (median of 7):  {help_seconds():.3f} s  (target < 0.3 s)")
 

@@ -18,8 +18,6 @@ from coverage.errors import AuditError
 from coverage.files import PRIVATE_MODE
 from coverage.settings import AUDIT_LOG_ENV, relative_to_profile, tool_version
 
-TOOL_VERSION = tool_version()  # TEMPORARY: until the batch package reads settings
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -28,13 +28,16 @@ from coverage.batch import (
     BatchSummary,
     CaseResult,
     assign_names,
+    discover,
     inside,
     letter_name,
     path_digest,
+    pool,
     read_report_csv,
     result_line,
     run_batch,
     safe_stem,
+    worker,
 )
 from coverage.errors import InputError
 from coverage.files import sha256_file
@@ -734,8 +737,8 @@ def test_a_worker_that_dies_ends_the_run_with_a_report_not_a_traceback(tmp_path,
     practice_into(cases)
     for i in range(12):
         write_case(cases / f"c{i:02d}.yaml", case_data(f"C-{i}", f"MEM{i:03d}"))
-    monkeypatch.setattr(batch, "ProcessPoolExecutor", _BrokenPool)
-    monkeypatch.setattr(batch, "usable_cores", lambda: 2)  # a pool even on a 1-core machine
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", _BrokenPool)
+    monkeypatch.setattr(discover, "usable_cores", lambda: 2)  # a pool even on a 1-core machine
     out = tmp_path / "letters"
     summary = run(cases, out, jobs=2)
     statuses = [r.status for r in summary.results]
@@ -828,7 +831,7 @@ def test_a_failure_that_is_not_the_case_files_fault_keeps_the_earlier_letter(tmp
     out = tmp_path / "letters"
     run(cases, out)
     write_case(cases / "a.yaml", case_data("A-1", "MEM001", nrs=8))  # changed, still valid
-    monkeypatch.setattr(batch, "write_atomic", _failing_write(batch.write_atomic))
+    monkeypatch.setattr(worker, "write_atomic", _failing_write(worker.write_atomic))
     summary = run(cases, out)  # the new letter cannot be saved: disk full
     assert by_file(summary)["a.yaml"].status == FAILED
     assert by_file(summary)["a.yaml"].note == ""
@@ -907,7 +910,7 @@ def test_kill_or_a_closed_terminal_ends_the_run_like_ctrl_c(tmp_path, signal_nam
 
 
 def test_jobs_never_exceed_the_cores(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "usable_cores", lambda: 2)
+    monkeypatch.setattr(discover, "usable_cores", lambda: 2)
     cases = good_cases(tmp_path / "cases", 3)
     assert run(cases, tmp_path / "letters", jobs=500).jobs == 2
 
@@ -1043,3 +1046,38 @@ def test_ctrl_c_pressed_again_and_again_still_ends_cleanly(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
     assert_report_matches_disk(out)
     assert_clean(out)
+
+
+# ----------------------------------------------------------------------------- formats
+
+
+def test_each_case_is_written_in_every_format_asked_for(mixed, tmp_path, audit_log):
+    out = tmp_path / "out"
+    summary = run(mixed, out, formats=("pdf", "txt"))
+    written = [r for r in summary.results if r.status == WRITTEN]
+    assert {r.output for r in written} == {"A-1-lmn.pdf", "B-2-lmn.pdf", "F-6-lmn.pdf"}
+    for result in written:
+        text = out / result.output.replace(".pdf", ".txt")
+        assert sha256_file(text) == result.extra_sha256[0]
+        assert "DRAFT - NOT SIGNED" in text.read_text(encoding="utf-8")
+        assert [name for name, _ in result.files()] == [result.output, text.name]
+    rows = {row["case_file"]: row for row in report_json(out)["cases"]}
+    assert rows["a.yaml"]["other_outputs"] == ["A-1-lmn.txt"]
+    assert rows["c.yaml"]["other_outputs"] == []
+    logged = {e.output_sha256 for e in events(audit_log)}
+    assert logged == {d for r in written for d in (r.output_sha256, *r.extra_sha256)}
+    assert_clean(out)
+    again = by_file(run(mixed, out, formats=("pdf", "txt")))
+    assert again["a.yaml"].status == UP_TO_DATE
+    assert again["a.yaml"].files() == by_file(summary)["a.yaml"].files()
+    (out / "A-1-lmn.txt").write_text("edited by hand", encoding="utf-8")
+    assert by_file(run(mixed, out, formats=("pdf", "txt")))["a.yaml"].status == WRITTEN
+    assert by_file(run(mixed, out))["a.yaml"].status == WRITTEN  # pdf only: made again
+
+
+def test_a_word_only_batch_names_its_files_by_case_id(mixed, tmp_path):
+    out = tmp_path / "out"
+    summary = by_file(run(mixed, out, formats=("docx",)))
+    assert summary["a.yaml"].output == "A-1-lmn.docx"
+    assert (out / "A-1-lmn.docx").read_bytes()[:2] == b"PK"
+    assert not list(out.glob("*.pdf"))

@@ -41,25 +41,11 @@ SIGNED = ("Digitally signed by Elena Chen, MD", "NPI 1234567893 · 2026-11-25 14
 
 def example_document(case: Path, kind: str = "lmn",
                      signed_lines: tuple[str, ...] = ()) -> Document:
-    """The document a letter is rendered from, built as ``make_letter`` builds it."""
-    from coverage.compose import compose_appeal, compose_letter
-    from coverage.kinds import LetterKind
-    from coverage.letters import load_inputs, page_furniture, review, signature_text
-    from coverage.templating import render_blocks
+    """The document a letter is rendered from, as the pipeline builds it."""
+    from coverage.pipeline import load_inputs, make_letter
 
-    letter_kind = LetterKind(kind)
-    inputs = load_inputs(case)
-    result = review(inputs, TODAY, letter_kind, force=True)
-    assert result.ok, result.blocking
-    letter_date = inputs.letter_date(TODAY)
-    context = compose_letter(inputs.case, inputs.practice, inputs.physician, inputs.kb,
-                             inputs.codes, result, letter_date, letter_kind)
-    if letter_kind is LetterKind.APPEAL:
-        context = compose_appeal(inputs.case, inputs.practice, inputs.kb, context)
-    blocks = render_blocks(letter_kind.template, context)
-    furniture = page_furniture(inputs, letter_kind, context.header, signed=bool(signed_lines),
-                               letter_date=letter_date)
-    return Document(tuple(blocks), furniture, signature_text(inputs, signed_lines))
+    letter = make_letter(load_inputs(case), TODAY, kind, signed_lines=signed_lines, force=True)
+    return letter.document
 
 
 def example_letters() -> list[tuple[Path, str]]:
