@@ -277,8 +277,8 @@ def _write_letter(kind_name: str, case_file: Path, output: Path | None, practice
         for out in outputs:
             rendered = letter.outputs[out.format.name]
             pages = f"{rendered.pages} pages, " if rendered.pages else ""
-            note = "editable draft, never signed" if not out.format.signable else \
-                "DRAFT - NOT SIGNED"
+            note = {"pdf": "DRAFT - NOT SIGNED", "docx": "editable Word draft, cannot be "
+                    "signed"}.get(out.format.name, out.format.description)
             typer.echo(f"wrote {out.path} ({pages}{note}; "
                        f"{len(letter.review.advisory)} advisory finding(s))")
         for key, value in deadline_summary(inputs, day).items():

@@ -1,8 +1,9 @@
 """Files -> models, with errors that name the file and the field path.
 
-YAML is read with a few guards billing staff need: duplicate keys are an error (the last one
-would silently win otherwise), and numbers with leading zeros stay text (``member_id: 0123``
-must not become 123, or worse, an octal 83).
+YAML is read by :mod:`coverage.yaml_files` (YAML 1.2, with the guards billing staff need:
+duplicate keys refused, ``member_id: 0123`` kept as text, no tags, no alias bombs). JSON is read
+with the standard library. True/false fields take only true and false: YAML 1.2 reads ``yes``,
+``no``, ``on`` and ``off`` as text, which pydantic would quietly turn into booleans (and 1/0).
 """
 
 from __future__ import annotations
@@ -10,88 +11,20 @@ from __future__ import annotations
 import json
 import unicodedata
 from difflib import get_close_matches
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from coverage.case import Case
 from coverage.errors import InputError, Problem
 from coverage.practice import Physician, Practice
+from coverage.settings import PRACTICE_NAMES
 from coverage.starter import DATE_PLACEHOLDER, PLACEHOLDER
+from coverage.yaml_files import load_yaml
 
 M = TypeVar("M", bound=BaseModel)
-
-CASE_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~7x faster
-    """SafeLoader whose scalars keep zero-padded numbers and impossible dates as text."""
-
-
-def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int | str:
-    text = node.value
-    digits = text.lstrip("+-").replace("_", "")
-    if len(digits) > 1 and digits.startswith("0") and digits.isdigit():
-        return text  # member_id: 0123 must stay "0123" (YAML 1.1 would read octal 83)
-    return yaml.SafeLoader.construct_yaml_int(loader, node)
-
-
-def _construct_timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> object:
-    """A date YAML cannot build (2026-02-30) stays text, so validation names its field."""
-    try:
-        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError:
-        return node.value
-
-
-_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
-
-
-def _build(loader: _StrictLoader, node: yaml.Node) -> Any:
-    """Plain data from a composed YAML node tree, NFC text, duplicate keys refused.
-
-    A direct walk instead of PyYAML's generic constructor: a case file is maps, lists and
-    scalars, and this is about three times faster, which matters in batches.
-    """
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == _STR:
-            return unicodedata.normalize("NFC", node.value)
-        construct = loader.yaml_constructors.get(node.tag) or loader.yaml_constructors[None]
-        value = construct(loader, node)
-        return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        return [_build(loader, item) for item in node.value]
-    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
-        loader.flatten_mapping(node)  # YAML merge keys (<<)
-        out: dict = {}
-        for key_node, value_node in node.value:
-            key = _build(loader, key_node)
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "a key must be a plain name", key_node.start_mark
-                )
-            if key in out:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' appears twice", key_node.start_mark
-                )
-            out[key] = _build(loader, value_node)
-        return out
-    return _nfc(loader.construct_object(node, deep=True))  # other tags: PyYAML's safe rules
-
-
-def _load_yaml(text: str) -> Any:
-    loader = _StrictLoader(text)
-    try:
-        node = loader.get_single_node()
-        return None if node is None else _build(loader, node)
-    finally:
-        loader.dispose()
 
 
 def _nfc(data: Any) -> Any:
@@ -124,21 +57,7 @@ def read_data(path: Path) -> Any:
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno}, column {exc.colno}"
             raise InputError.one(name, where, f"not valid JSON: {exc.msg}") from None
-    try:
-        return _load_yaml(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "syntax error"
-        if "mapping values are not allowed" in problem:
-            problem += " (text with a colon in it must be in quotes)"
-        opened = exc.context_mark
-        if exc.problem and exc.context and opened and mark and opened.line != mark.line:
-            # libyaml notices a missing } or ] only where the next line starts
-            problem += f" ({exc.context} that starts on line {opened.line + 1})"
-        raise InputError.one(name, where, f"not valid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError.one(name, "", f"not valid YAML: {exc}") from None
+    return load_yaml(text, name)
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -232,14 +151,63 @@ def problems_from(file: str, exc: ValidationError) -> list[Problem]:
     return problems
 
 
+TRUE_FALSE = "must be true or false (written so: not yes/no, on/off, 1/0 or in quotes)"
+
+
 def parse_model(model: type[M], data: Any, file: str) -> M:
     """Validate plain data as ``model``; every problem names the file and the field."""
+    if data is None:
+        raise InputError.one(file, "", "is empty; it needs fields (key: value), one a line")
     if not isinstance(data, dict):
         raise InputError.one(file, "", "must hold a mapping of fields (key: value) at the top")
+    problems: list[Problem] = []
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        raise InputError(problems_from(file, exc)) from None
+        problems = problems_from(file, exc)
+    named = {p.field for p in problems}
+    for loc in _text_for_true_false(_true_false_fields(model), data):
+        if field_path(loc) not in named:
+            problems.append(Problem(file, field_path(loc), TRUE_FALSE))
+    if problems:
+        raise InputError(problems)
+    return parsed
+
+
+@cache
+def _true_false_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """{field: True} for true/false fields, {field: {...}} for sections (or lists) holding some."""
+    tree = {}
+    for name, field in model.model_fields.items():
+        found = _true_false_in(field.annotation)
+        if found:
+            tree[name] = found
+    return tree
+
+
+def _true_false_in(annotation: Any) -> Any:
+    if annotation is bool:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _true_false_fields(annotation) or None
+    for arg in get_args(annotation):  # X | None, list[X]
+        found = _true_false_in(arg)
+        if found:
+            return found
+    return None
+
+
+def _text_for_true_false(tree: Any, data: Any, loc: tuple = ()) -> list[tuple]:
+    """Where a true/false field holds text or a number; pydantic would read 'yes', 'on', 'y' and
+    1 as true."""
+    if tree is True:
+        return [loc] if isinstance(data, str | int | float) and not isinstance(data, bool) else []
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _text_for_true_false(tree, v, (*loc, i))]
+    if not isinstance(data, dict):
+        return []
+    return [p for name, sub in tree.items() if name in data
+            for p in _text_for_true_false(sub, data[name], (*loc, name))]
 
 
 def _placeholders(data: Any, path: str = "") -> list[str]:
@@ -302,7 +270,7 @@ def find_practice(case_path: Path, explicit: Path | None) -> Path:
     if explicit is not None:
         return explicit
     for folder in (case_path.parent, case_path.parent.parent):
-        for name in ("practice.yaml", "practice.yml", "practice.json"):
+        for name in PRACTICE_NAMES:
             candidate = folder / name
             if candidate.is_file():
                 return candidate

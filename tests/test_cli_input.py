@@ -99,6 +99,22 @@ def _scenarios(examples_dir: Path) -> dict[str, tuple[str, str, tuple[str, ...]]
             ("prescriber", "appears twice"),
         ),
         "bad-npi-in-practice": ("case.yaml", crps1, ("physicians[0].npi", "check digit")),
+        # YAML 1.2 (ruamel.yaml): `yes` is text, and a true/false field says so
+        "yes-for-true-false": (
+            "case.yaml",
+            crps1.replace("budapest_criteria_met: true", "budapest_criteria_met: yes"),
+            ("diagnoses[0].budapest_criteria_met", "must be true or false"),
+        ),
+        "alias-bomb": ("case.yaml", crps1 + BILLION_LAUGHS, ("aliases (*name) would expand",)),
+        "python-tag": (
+            "case.yaml",
+            crps1.replace("case_id: RPC-2026-0412", "case_id: !!python/object/apply:os.getpid []"),
+            ("line 2, column 10", "tags such as '!!python/object/apply:os.getpid'"),
+        ),
+        "tab-indented": (
+            "case.yaml", crps1.replace("\n  sex: female", "\n\tsex: female"),
+            ("line ", "indent with spaces, not tabs"),
+        ),
         "missing-file": ("nowhere.yaml", "", ("not found",)),
         "no-practice-profile": ("case.yaml", crps1, ("practice",)),
     })
@@ -121,7 +137,12 @@ BAD_FIELDS = [
 SCENARIO_IDS = [name for name, *_ in BAD_FIELDS] + [
     "broken-yaml", "broken-json", "invalid-date-in-json", "invalid-unquoted-yaml-date",
     "duplicate-key", "bad-npi-in-practice", "missing-file", "no-practice-profile",
+    "yes-for-true-false", "alias-bomb", "python-tag", "tab-indented",
 ]  # fmt: skip
+# a 1 KB "billion laughs": nine aliases of nine aliases... would expand to 387 million values
+BILLION_LAUGHS = 'lol0: &lol0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 9)}]\n" for i in range(1, 9)
+)
 KNOWN_BUGS: dict[str, str] = {}
 
 
@@ -403,3 +424,22 @@ def test_an_unclosed_brace_names_the_line_where_it_was_opened(tmp_path):
     (line,) = caught.value.lines()
     assert line.startswith(f"{case}: line 4, column 6: not valid YAML: ")
     assert line.endswith("(while parsing a flow mapping that starts on line 3)")
+
+
+def test_a_case_written_back_by_the_yaml_module_is_checked_alike(run_cli, tmp_path: Path,
+                                                                 examples_dir: Path,
+                                                                 practice_into) -> None:
+    """An importer's load_roundtrip -> change -> write_case_file keeps the case usable."""
+    from coverage.yaml_files import load_roundtrip, write_case_file
+
+    practice_into(tmp_path)
+    source = examples_dir / "crps-1.yaml"
+    data = load_roundtrip(source.read_text(encoding="utf-8"), str(source))
+    data["patient"]["weight_kg"] = 70
+    written = tmp_path / "case.yaml"
+    write_case_file(written, data)
+    assert stat.S_IMODE(os.stat(written).st_mode) == 0o600
+    assert load_case(written).patient.weight_kg == 70
+    result = run_cli("check", written)
+    assert result.code == 0, result
+    assert "ready: a letter can be written (0 blocking" in result.stdout

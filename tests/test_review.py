@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from coverage.case import Case
 from coverage.codes import infusion_lines, load_code_set
 from coverage.knowledge import load_knowledge
+from coverage.loading import load_practice
 from coverage.pipeline import load_inputs
 from coverage.pipeline import review as review_inputs
-from coverage.loading import load_practice
 from coverage.practice import Practice, npi_check_digit, npi_is_valid
 from coverage.review import Review, Severity, review_case
 
