@@ -40,9 +40,10 @@ FAMILY = ["Alvarez", "Nguyễn", "Okonkwo", "Petrov", "Schmidt", "O'Brien", "Kow
 
 def make_cases(folder: Path, count: int, seed: int = 2026) -> None:
     """``count`` distinct case files (YAML) plus the practice profile, in ``folder``."""
-    import yaml
+    import copy
 
     from coverage.loading import read_data
+    from coverage.yaml_files import dump_roundtrip
 
     base = read_data(ROOT / "examples" / "crps-1.yaml")
     practice = (ROOT / "examples" / "practice.yaml").read_text(encoding="utf-8")
@@ -50,7 +51,7 @@ def make_cases(folder: Path, count: int, seed: int = 2026) -> None:
     (folder / "practice.yaml").write_text(practice, encoding="utf-8")
     rng = random.Random(seed)
     for index in range(count):
-        case = yaml.safe_load(yaml.safe_dump(base))  # a deep copy that keeps dates
+        case = copy.deepcopy(base)
         case["case_id"] = f"BENCH-{index:06d}"
         case["prescriber"] = rng.choice(["dr-chen", "dr-okafor"])
         patient = case["patient"]
@@ -68,7 +69,7 @@ def make_cases(folder: Path, count: int, seed: int = 2026) -> None:
         case["letter_date"] = TODAY - timedelta(days=rng.randrange(0, 10))
         sub = folder / f"batch-{index // 500:02d}"  # a few sub-folders, as real queues have
         sub.mkdir(exist_ok=True)
-        text = yaml.safe_dump(case, sort_keys=False, allow_unicode=True)
+        text = dump_roundtrip(case)
         (sub / f"case-{index:06d}.yaml").write_text(text, encoding="utf-8")
 
 

@@ -27,8 +27,6 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -44,6 +42,7 @@ from coverage.pipeline import (  # noqa: E402
 )
 from coverage.pipeline import review as review_inputs  # noqa: E402
 from coverage.renderers import FORMATS  # noqa: E402
+from coverage.yaml_files import dump_roundtrip  # noqa: E402
 
 TODAY = date(2026, 11, 25)
 PDF = FORMATS["pdf"]
@@ -107,7 +106,7 @@ def main() -> None:
     for inputs in cases:  # real case files, so that loading is part of the pipeline's time
         path = folder / f"{inputs.case.case_id}.yaml"
         data = inputs.case.model_dump(mode="json", exclude_none=True)
-        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+        path.write_text(dump_roundtrip(data), encoding="utf-8")
         files.append(path)
     warm = make_letter(load_inputs(files[0]), TODAY)
 

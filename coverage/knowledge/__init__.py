@@ -15,7 +15,6 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 
@@ -184,7 +183,9 @@ class KnowledgeBase(_Strict):
 
 def _read(name: str) -> list[dict]:
     text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    from coverage.yaml_files import load_yaml  # the project's one YAML reader
+
+    return load_yaml(text, name)
 
 
 @cache
