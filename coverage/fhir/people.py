@@ -184,9 +184,9 @@ def _prescribing_order(record: Record) -> list[Any]:
         target = record.resolve(request.requester, within=request) if request.requester else None
         if target is not None and target.get_resource_type() == "PractitionerRole":
             target = record.resolve(target.practitioner, within=target)
-        if target is not None and target.get_resource_type() == "Practitioner":
-            if all(target is not seen for seen in order):
-                order.append(target)
+        if (target is not None and target.get_resource_type() == "Practitioner"
+                and all(target is not seen for seen in order)):
+            order.append(target)
     for practitioner in record.of_type("Practitioner"):
         if all(practitioner is not seen for seen in order):
             order.append(practitioner)

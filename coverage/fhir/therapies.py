@@ -102,9 +102,11 @@ def _dose_text(resource: Any) -> str | None:
         dose = f"{amount.value.normalize():f} {amount.unit or 'unit(s)'}"
         repeat = dosage.timing.repeat if dosage.timing else None
         if repeat and repeat.frequency and repeat.period and repeat.periodUnit:
-            every = f"{repeat.period.normalize():f} {repeat.periodUnit}"
-            times = "" if repeat.frequency == 1 else f"{repeat.frequency} times "
-            dose += f" {times}every {every}"
+            times = "once" if repeat.frequency == 1 else f"{repeat.frequency} times"
+            if repeat.period == 1 and repeat.periodUnit == "d":
+                dose += f" {times} a day"
+            else:
+                dose += f" {times} every {repeat.period.normalize():f} {repeat.periodUnit}"
         return dose
     return None
 
@@ -201,7 +203,7 @@ def _entry(course: _Course) -> CommentedMap:
     else:
         fill_in(item, "start_date", f"when it was started{still}", is_date=True)
     if course.active:
-        pass
+        pass  # an ongoing therapy has no end date to write
     elif course.ends:
         put(item, "end_date", max(course.ends), "latest end date in the record")
     else:
