@@ -667,6 +667,38 @@ def _batch_with_progress_bar(run_batch, cases, output, options: dict):
     return summary  # the run is done and reported even when the terminal is not there
 
 
+import_app = typer.Typer(
+    help="Import a patient's record from another system into a case file to fill in.",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("fhir", short_help="FHIR R4 Bundle or NDJSON -> a commented case file.")
+def import_fhir(
+    sources: Annotated[list[Path], typer.Argument(
+        metavar="BUNDLE", help="A FHIR R4 Bundle (.json), or bulk-export NDJSON file(s).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Case file to create.")],
+    practice: PracticeOpt = None,
+    code_set: CodeSetOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing file.")]
+    = False,
+    today: TodayOpt = None,
+) -> None:
+    """Import one patient's FHIR R4 record into a case file; FILL-IN marks what FHIR cannot say.
+
+    Example: ketamine-letters import fhir patient-bundle.json -o case.yaml
+    """
+    from coverage.fhir.command import run_import
+
+    if output.exists() and not overwrite:
+        _err(f"{output}: already exists; choose another name or pass --overwrite")
+        raise typer.Exit(2)
+    with reported_errors():
+        for line in run_import(sources, output, practice, code_set, _today(today)):
+            typer.echo(line)
+
+
 @app.command(short_help="JSON Schema of the case file, for editors.")
 def schema() -> None:
     """Print the JSON Schema of the case file, for editors that validate YAML/JSON.

@@ -38,10 +38,12 @@ SafeId = Annotated[
 ]
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2099, 12, 31)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the case file as first released (patient, coverage, diagnoses, pain, prior therapies, "
        "safety, plan, ketamine response, enclosures, denial)",
+    2: "imported_from (optional): the record a case file was imported from (format, file name, "
+       "date), written by `import fhir`",
 }
 
 
@@ -340,6 +342,14 @@ class Denial(_Model):
     retro_authorization_grounds: Text | None = None
 
 
+class ImportSource(_Model):
+    """The record an imported case came from, so a reviewer can go back to it."""
+
+    format: ShortText = Field(description="e.g. 'FHIR R4 Bundle (transaction)'")
+    file: ShortText = Field(description="the file name it was imported from")
+    imported_on: Day
+
+
 class Case(_Model):
     """One patient, one request."""
 
@@ -362,3 +372,6 @@ class Case(_Model):
     ketamine_response: KetamineResponse | None = None
     enclosures: list[ShortText] = Field(default_factory=list)
     denial: Denial | None = None
+    imported_from: ImportSource | None = Field(
+        default=None, description="where an imported case came from (schema 2)"
+    )

@@ -221,6 +221,11 @@ def _placeholders(data: Any, path: str = "") -> list[str]:
     return []
 
 
+def unfilled_fields(data: Any) -> list[str]:
+    """Field paths still holding a placeholder: what ``check`` names, for other modules."""
+    return _placeholders(data)
+
+
 def load_case(path: Path) -> Case:
     """Read and validate one case file; starter placeholders left in are named."""
     data = read_data(path)
