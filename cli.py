@@ -646,6 +646,61 @@ def _batch_with_progress_bar(run_batch, cases, output, kind, jobs, force, practi
     return summary  # the run is done and reported even when the terminal is not there
 
 
+import_app = typer.Typer(help="Bring outside records into case files.", no_args_is_help=True,
+                         rich_markup_mode=None)
+app.add_typer(import_app, name="import", short_help="Bring outside records into case files.")
+
+
+@import_app.command("835", short_help="Remittances (X12 835) -> denial sections + worklist.")
+def import_835(
+    files: Annotated[list[Path], typer.Argument(metavar="REMIT.835...", help="835 files.")],
+    cases: Annotated[Path, typer.Option("--cases", metavar="CASES_FOLDER",
+                                        help="Folder of case files to match claims to.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Worklist CSV (and .json "
+                                         "beside it).")] = Path("worklist.csv"),
+    received: Annotated[str | None, typer.Option(
+        "--received", help="Date the remittance was received (YYYY-MM-DD); default: its date."
+    )] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; "
+                                          "write nothing.")] = False,
+    today: TodayOpt = None,
+) -> None:
+    """Billing staff: denied ketamine claims from remittances become denial sections.
+
+    Matched, denied claims get their case's denial: section (then `batch` writes the
+    appeals); everything else that needs a person is in the worklist. Exit 0 done, 1 some
+    files could not be read, 2 bad arguments or no file could be read.
+
+    Example: ketamine-letters import 835 remit.835 --cases cases/ -o worklist.csv
+    """
+    from coverage.remittance.run import import_835 as run_import
+    from coverage.remittance.worklist import write_worklist
+
+    with reported_errors():
+        summary = run_import(files, cases, received=_day_option("--received", received),
+                             dry_run=dry_run, today=_today(today))
+        for problem in summary.problems:
+            _err(str(problem))
+        if dry_run:
+            for row in summary.rows:
+                typer.echo(f"{row.claim}: {row.action} {row.case_file} {row.note}".rstrip())
+        else:
+            write_worklist(output, summary.rows)
+    for line in summary.summary_lines():
+        typer.echo(line)
+    raise typer.Exit(summary.exit_code)
+
+
+def _day_option(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _err(f"{name}: '{value}' is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+
+
 @app.command(short_help="JSON Schema of the case file, for editors.")
 def schema() -> None:
     """Print the JSON Schema of the case file, for editors that validate YAML/JSON.

@@ -1,0 +1,131 @@
+"""Writing a matched claim's denial section into its case file, without losing staff's work.
+
+The case file is read and written round-trip (``coverage.yaml_files``): everything outside
+the ``denial:`` section, comments included, stays byte for byte. Each section the import
+writes is recorded (case file, claim, SHA-256 of the section as written) in the workspace's
+state folder; a section with no record was entered by staff, and one whose hash changed was
+edited by staff since: neither is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from coverage.case import SCHEMA_VERSION, Denial
+from coverage.files import write_atomic
+from coverage.remittance.match import CaseEntry
+from coverage.settings import CASES_FOLDER, STATE_FOLDER
+from coverage.yaml_files import dump_roundtrip, load_roundtrip, write_case_file
+
+STATE_FILE = "remittance-imports.json"
+
+
+def state_folder(cases_dir: Path) -> Path:
+    """The workspace's state folder: beside ``cases/`` in the standard layout, else inside
+    the cases folder itself (hidden, so batch never reads it as a case)."""
+    cases_dir = Path(cases_dir)
+    if cases_dir.resolve().name == CASES_FOLDER:
+        return cases_dir.resolve().parent / STATE_FOLDER
+    return cases_dir / STATE_FOLDER
+
+
+def read_state(folder: Path) -> dict[str, dict]:
+    path = folder / STATE_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("cases", {})
+    except (OSError, ValueError, AttributeError):
+        return {}  # an unreadable record protects every section: nothing counts as ours
+
+
+def write_state(folder: Path, records: dict[str, dict]) -> None:
+    payload = {"version": 1, "cases": records}
+    write_atomic(folder / STATE_FILE, json.dumps(payload, indent=2, sort_keys=True).encode())
+
+
+def section_hash(section: object) -> str:
+    """Hash of the section as YAML text, comments included: any edit by staff changes it."""
+    return hashlib.sha256(dump_roundtrip(CommentedMap(denial=section)).encode()).hexdigest()
+
+
+def _flow(items: list[str]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def denial_mapping(denial: Denial) -> CommentedMap:
+    """The section as YAML, in the README's key order, only the fields the import sets."""
+    out = CommentedMap()
+    data = denial.model_dump(mode="python", exclude_defaults=True)
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = _flow([str(v) for v in value])
+        elif isinstance(value, Decimal):
+            value = float(value)
+        elif hasattr(value, "value") and not isinstance(value, date):
+            value = value.value  # enums as their plain text
+        out[key] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str  # denial_written, denial_updated, unchanged, would_write, would_update,
+    #              not_overwritten, not_written
+    note: str
+
+
+def apply_denial(entry: CaseEntry, denial: Denial, claim_id: str, source: str,
+                 records: dict[str, dict], *, dry_run: bool, today: date) -> Outcome:
+    """Write (or update) the case's denial section if it is the import's to write."""
+    if entry.path.suffix.lower() not in (".yaml", ".yml"):
+        return Outcome("not_written", "JSON case file: enter the denial section by hand")
+    data = load_roundtrip(entry.path.read_text(encoding="utf-8"), str(entry.path))
+    existing = data.get("denial")
+    record = records.get(entry.relative)
+    new = denial_mapping(denial)
+    verb = "update" if existing is not None else "write"
+    if existing is not None:
+        if record is None:
+            return Outcome("not_overwritten", "the case already has a denial section entered "
+                           "by staff; compare it with this claim by hand")
+        if section_hash(existing) != record.get("section_sha256"):
+            return Outcome("not_overwritten", "staff edited the denial section after the "
+                           f"import of {record.get('written', '?')}; it was left as it is")
+        if record.get("reference") != denial.reference:
+            return Outcome("not_overwritten", "the case's denial section is for another claim "
+                           f"({record.get('reference')}); make a new case file for this one")
+        if section_hash(new) == record.get("section_sha256"):
+            return Outcome("unchanged", "the denial section already says this")
+    if dry_run:
+        return Outcome(f"would_{verb}", _summary(denial))
+    if existing is not None:
+        data["denial"] = new
+    else:
+        data.insert(len(data), "denial", new)
+    version = data.get("schema_version")
+    if isinstance(version, int) and version < SCHEMA_VERSION:
+        data["schema_version"] = SCHEMA_VERSION  # the section uses fields new in this schema
+    write_case_file(entry.path, data)
+    written = load_roundtrip(entry.path.read_text(encoding="utf-8"), str(entry.path))
+    records[entry.relative] = {
+        "claim": claim_id, "reference": denial.reference, "source": source,
+        "written": today.isoformat(), "section_sha256": section_hash(written["denial"]),
+    }
+    return Outcome(f"denial_{verb.replace('write', 'written').replace('update', 'updated')}",
+                   _summary(denial))
+
+
+def _summary(denial: Denial) -> str:
+    reasons = ", ".join(r.value for r in denial.reasons)
+    return f"reference {denial.reference}; reasons: {reasons}; codes: " + ", ".join(
+        denial.carc_codes + denial.rarc_codes)
