@@ -1,10 +1,13 @@
 """Writing a matched claim's denial section into its case file, without losing staff's work.
 
-The case file is read and written round-trip (``coverage.yaml_files``): everything outside
-the ``denial:`` section, comments included, stays byte for byte. Each section the import
-writes is recorded (case file, claim, SHA-256 of the section as written) in the workspace's
-state folder; a section with no record was entered by staff, and one whose hash changed was
-edited by staff since: neither is ever overwritten.
+The case file is parsed round-trip (``coverage.yaml_files``) to find where its ``denial:``
+section lies, and only those lines are replaced (or the section appended): everything else,
+comments, quoting and indentation included, stays byte for byte, which re-dumping the whole
+document would not guarantee (flow mappings and list indentation get normalised).
+
+Each section the import writes is recorded (case file, claim, SHA-256 of the section as
+written) in the workspace's state folder; a section with no record was entered by staff,
+and one whose hash changed was edited by staff since: neither is ever overwritten.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from coverage.case import SCHEMA_VERSION, Denial
 from coverage.files import write_atomic
 from coverage.remittance.match import CaseEntry
 from coverage.settings import CASES_FOLDER, STATE_FOLDER
-from coverage.yaml_files import dump_roundtrip, load_roundtrip, write_case_file
+from coverage.yaml_files import dump_roundtrip, load_roundtrip
 
 STATE_FILE = "remittance-imports.json"
 
@@ -51,9 +54,28 @@ def write_state(folder: Path, records: dict[str, dict]) -> None:
     write_atomic(folder / STATE_FILE, json.dumps(payload, indent=2, sort_keys=True).encode())
 
 
-def section_hash(section: object) -> str:
-    """Hash of the section as YAML text, comments included: any edit by staff changes it."""
-    return hashlib.sha256(dump_roundtrip(CommentedMap(denial=section)).encode()).hexdigest()
+def section_span(lines: list[str], data: CommentedMap) -> tuple[int, int] | None:
+    """Line range [start, end) of the top-level ``denial:`` section, or None if absent.
+
+    Comment lines at column 0 just before the next top-level key stay with that key."""
+    if "denial" not in data:
+        return None
+    keys = list(data)
+    start = data.lc.key("denial")[0]
+    at = keys.index("denial")
+    end = data.lc.key(keys[at + 1])[0] if at + 1 < len(keys) else len(lines)
+    while end > start + 1 and lines[end - 1].startswith("#"):
+        end -= 1
+    return start, end
+
+
+def section_hash(text: str) -> str:
+    """Hash of the section's exact text, comments included: any edit by staff changes it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _section_text(lines: list[str], span: tuple[int, int] | None) -> str | None:
+    return None if span is None else "".join(lines[span[0]:span[1]]).rstrip() + "\n"
 
 
 def _flow(items: list[str]) -> CommentedSeq:
@@ -89,11 +111,13 @@ def apply_denial(entry: CaseEntry, denial: Denial, claim_id: str, source: str,
     """Write (or update) the case's denial section if it is the import's to write."""
     if entry.path.suffix.lower() not in (".yaml", ".yml"):
         return Outcome("not_written", "JSON case file: enter the denial section by hand")
-    data = load_roundtrip(entry.path.read_text(encoding="utf-8"), str(entry.path))
-    existing = data.get("denial")
+    text = entry.path.read_text(encoding="utf-8")
+    data = load_roundtrip(text, str(entry.path))
+    lines = text.splitlines(keepends=True)
+    span = section_span(lines, data)
+    existing = _section_text(lines, span)
     record = records.get(entry.relative)
-    new = denial_mapping(denial)
-    verb = "update" if existing is not None else "write"
+    new = dump_roundtrip(CommentedMap(denial=denial_mapping(denial)))
     if existing is not None:
         if record is None:
             return Outcome("not_overwritten", "the case already has a denial section entered "
@@ -104,25 +128,29 @@ def apply_denial(entry: CaseEntry, denial: Denial, claim_id: str, source: str,
         if record.get("reference") != denial.reference:
             return Outcome("not_overwritten", "the case's denial section is for another claim "
                            f"({record.get('reference')}); make a new case file for this one")
-        if section_hash(new) == record.get("section_sha256"):
+        if existing == new:
             return Outcome("unchanged", "the denial section already says this")
+    verb = "updated" if existing is not None else "written"
     if dry_run:
-        return Outcome(f"would_{verb}", _summary(denial))
-    if existing is not None:
-        data["denial"] = new
+        return Outcome("would_" + ("update" if existing is not None else "write"),
+                       _summary(denial))
+    if span is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.append(new)
     else:
-        data.insert(len(data), "denial", new)
+        lines[span[0]:span[1]] = [new]
     version = data.get("schema_version")
     if isinstance(version, int) and version < SCHEMA_VERSION:
-        data["schema_version"] = SCHEMA_VERSION  # the section uses fields new in this schema
-    write_case_file(entry.path, data)
-    written = load_roundtrip(entry.path.read_text(encoding="utf-8"), str(entry.path))
+        # the section uses fields new in this schema; say so on the file's own line
+        row = data.lc.key("schema_version")[0]
+        lines[row] = lines[row].replace(str(version), str(SCHEMA_VERSION), 1)
+    write_atomic(entry.path, "".join(lines).encode("utf-8"))
     records[entry.relative] = {
         "claim": claim_id, "reference": denial.reference, "source": source,
-        "written": today.isoformat(), "section_sha256": section_hash(written["denial"]),
+        "written": today.isoformat(), "section_sha256": section_hash(new),
     }
-    return Outcome(f"denial_{verb.replace('write', 'written').replace('update', 'updated')}",
-                   _summary(denial))
+    return Outcome(f"denial_{verb}", _summary(denial))
 
 
 def _summary(denial: Denial) -> str:
