@@ -89,6 +89,7 @@ def test_import_writes_denials_and_lists_the_rest(workspace: Path):
     after = (workspace / "pdpn.yaml").read_text()
     assert after.startswith(before["pdpn.yaml"].rstrip("\n"))
     assert "# billing system account" in after
+    assert "denial_date: 2027-01-15\n  received_date: 2027-01-15\n" in after  # no YAML aliases
     for name in ("phn.yaml", "fibromyalgia.yaml", "peripheral-neuropathy.yaml", "crps-2.yaml"):
         assert (workspace / name).read_text() == before[name]
     assert (workspace.parent / ".ketamine-letters" / STATE_FILE).is_file()

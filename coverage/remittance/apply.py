@@ -93,7 +93,9 @@ def denial_mapping(denial: Denial) -> CommentedMap:
             value = _flow([str(v) for v in value])
         elif isinstance(value, Decimal):
             value = float(value)
-        elif hasattr(value, "value") and not isinstance(value, date):
+        elif isinstance(value, date):
+            value = date.fromordinal(value.toordinal())  # a shared object would dump as &id001
+        elif hasattr(value, "value"):
             value = value.value  # enums as their plain text
         out[key] = value
     return out
