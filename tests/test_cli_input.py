@@ -21,8 +21,9 @@ from coverage.loading import load_case
 from coverage.starter import STARTER_CONDITIONS, starter_case
 
 TOP_LEVEL_FIELDS = {
-    "case_id", "letter_date", "prescriber", "patient", "coverage", "diagnoses", "pain",
-    "prior_therapies", "safety", "plan", "ketamine_response", "enclosures", "denial",
+    "schema_version", "case_id", "claim_numbers", "letter_date", "prescriber", "patient",
+    "coverage", "diagnoses", "pain", "prior_therapies", "safety", "plan", "ketamine_response",
+    "enclosures", "denial",
 }  # fmt: skip
 
 
