@@ -107,14 +107,16 @@ def reported_errors() -> Iterator[None]:
 
 
 def _today(value: str | None) -> date:
-    if value is None:
-        return date.today()
+    return date.today() if value is None else _date_option("--today", value)
+
+
+def _date_option(name: str, value: str) -> date:
     from coverage.errors import UsageError
 
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--today: '{value}' is not a date (YYYY-MM-DD)") from None
+        raise UsageError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
 def _print_findings(review, file: str, as_json: bool, extra: Callable[[], dict] | None = None):
@@ -668,10 +670,12 @@ def _batch_with_progress_bar(run_batch, cases, output, options: dict):
 
 
 import_app = typer.Typer(
-    help="Import a patient's record from another system into a case file to fill in.",
+    help="Bring records from other systems into case files: a patient's FHIR record from the "
+    "EHR, denials from remittances (X12 835).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-app.add_typer(import_app, name="import")
+app.add_typer(import_app, name="import", short_help="Bring outside records into case files.")
 
 
 @import_app.command("fhir", short_help="FHIR R4 Bundle or NDJSON -> a commented case file.")
@@ -689,14 +693,56 @@ def import_fhir(
 
     Example: ketamine-letters import fhir patient-bundle.json -o case.yaml
     """
+    from coverage.errors import OutputError
     from coverage.fhir.command import run_import
 
-    if output.exists() and not overwrite:
-        _err(f"{output}: already exists; choose another name or pass --overwrite")
-        raise typer.Exit(2)
     with reported_errors():
+        if output.exists() and not overwrite:
+            raise OutputError(f"{output}: already exists; choose another name or pass "
+                              "--overwrite")
         for line in run_import(sources, output, practice, code_set, _today(today)):
             typer.echo(line)
+
+
+@import_app.command("835", short_help="Remittances (X12 835) -> denial sections + worklist.")
+def import_835(
+    files: Annotated[list[Path], typer.Argument(metavar="REMIT.835...", help="835 files.")],
+    cases: Annotated[Path, typer.Option("--cases", metavar="CASES_FOLDER",
+                                        help="Folder of case files to match claims to.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Worklist CSV (and .json "
+                                         "beside it).")] = Path("worklist.csv"),
+    received: Annotated[str | None, typer.Option(
+        "--received", help="Date the remittance was received (YYYY-MM-DD); default: its date."
+    )] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; "
+                                          "write nothing.")] = False,
+    today: TodayOpt = None,
+) -> None:
+    """Billing staff: denied ketamine claims from remittances become denial sections.
+
+    Matched, denied claims get their case's denial: section (then `batch` writes the
+    appeals); everything else that needs a person is in the worklist. Exit 0 done, 1 some
+    files could not be read, 2 bad arguments or no file could be read.
+
+    Example: ketamine-letters import 835 remit.835 --cases cases/ -o worklist.csv
+    """
+    from coverage.remittance.run import import_835 as run_import
+    from coverage.remittance.worklist import write_worklist
+
+    with reported_errors():
+        received_on = _date_option("--received", received) if received else None
+        summary = run_import(files, cases, received=received_on, dry_run=dry_run,
+                             today=_today(today))
+        for problem in summary.problems:
+            _err(str(problem))
+        if dry_run:
+            for row in summary.rows:
+                typer.echo(f"{row.claim}: {row.action} {row.case_file} {row.note}".rstrip())
+        else:
+            write_worklist(output, summary.rows)
+    for line in summary.summary_lines():
+        typer.echo(line)
+    raise typer.Exit(summary.exit_code)
 
 
 @app.command(short_help="JSON Schema of the case file, for editors.")

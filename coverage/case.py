@@ -16,6 +16,7 @@ command.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
@@ -43,7 +44,9 @@ SCHEMA_CHANGES: dict[int, str] = {
     1: "the case file as first released (patient, coverage, diagnoses, pain, prior therapies, "
        "safety, plan, ketamine response, enclosures, denial)",
     2: "imported_from (optional): the record a case file was imported from (format, file name, "
-       "date), written by `import fhir`",
+       "date), written by `import fhir`; remittance import (X12 835): optional claim_numbers "
+       "on the case; optional denial.billed_amount, denial.paid_amount and "
+       "denial.requested_action; CARC codes may be alphanumeric (CO-B7, OA-A2)",
 }
 
 
@@ -313,6 +316,16 @@ class PolicyCriterion(_Model):
     how_met: Text = Field(description="where the record shows this patient meets it")
 
 
+class RequestedAction(StrEnum):
+    """What the payer is asked for: an appeal, or (CARC 197) authorization after the fact."""
+
+    appeal = "appeal"
+    retro_authorization = "retro_authorization"
+
+
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)]
+
+
 class Denial(_Model):
     denial_date: Day
     received_date: Day
@@ -323,7 +336,7 @@ class Denial(_Model):
     reasons: list[DenialReason] = Field(default_factory=list)
     reason_text: Text | None = Field(default=None, description="the insurer's words, as written")
     carc_codes: list[
-        Annotated[str, StringConstraints(pattern=r"^((CO|PR|OA|PI|CR)-?)?\d{1,3}$")]
+        Annotated[str, StringConstraints(pattern=r"^((CO|PR|OA|PI|CR)-?)?([A-Z]?\d{1,3})$")]
     ] = Field(default_factory=list)
     rarc_codes: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}\d{1,4}$")]] = Field(
         default_factory=list
@@ -340,6 +353,17 @@ class Denial(_Model):
     urgent: bool = False
     urgent_reason: Text | None = None
     retro_authorization_grounds: Text | None = None
+    billed_amount: Money | None = Field(
+        default=None, description="amount billed for the denied lines (from the remittance)"
+    )
+    paid_amount: Money | None = Field(
+        default=None, description="amount the payer paid for those lines (from the remittance)"
+    )
+    requested_action: RequestedAction = Field(
+        default=RequestedAction.appeal,
+        description="appeal, or retro_authorization when the denial is for a missing "
+        "authorization (CARC 197)",
+    )
 
 
 class ImportSource(_Model):
@@ -358,6 +382,11 @@ class Case(_Model):
         description=f"case schema the file was written for (this tool: {SCHEMA_VERSION})",
     )
     case_id: SafeId
+    claim_numbers: list[Identifier] = Field(
+        default_factory=list,
+        description="claim or account numbers billed for this case (the patient control "
+        "number on the claim), so remittances match it",
+    )
     letter_date: Day | None = Field(
         default=None, description="date printed on the letter; today when left out"
     )

@@ -23,7 +23,7 @@ from coverage.starter import STARTER_CONDITIONS, starter_case
 TOP_LEVEL_FIELDS = {
     "case_id", "letter_date", "prescriber", "patient", "coverage", "diagnoses", "pain",
     "prior_therapies", "safety", "plan", "ketamine_response", "enclosures", "denial",
-    "schema_version", "imported_from",
+    "schema_version", "imported_from", "claim_numbers",
 }  # fmt: skip
 
 
