@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from coverage import yaml_files
 from coverage.errors import InputError
 from coverage.loading import TRUE_FALSE, load_case, load_practice, read_data
 from coverage.starter import STARTER_CONDITIONS, starter_case
@@ -28,6 +27,7 @@ from coverage.yaml_files import (
     load_yaml,
     write_case_file,
 )
+from coverage.yaml_files import reading as yaml_files
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.yaml"))  # case files, appeals and practice.yaml
