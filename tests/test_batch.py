@@ -8,7 +8,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -47,13 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 20)
 NAMES = [("Maria", "Alvarez"), ("Thaddeus", "Quimby"), ("Oksana", "Verbytska"),
          ("Bartholomew", "Nakagawa-Smythe"), ("Ingrid", "Fjellheim"), ("Cosimo", "Benedetti")]
-
-
-@pytest.fixture(autouse=True)
-def audit_log(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "audit" / "audit.sqlite3"
-    monkeypatch.setenv("KETAMINE_LETTERS_AUDIT_LOG", str(path))  # workers inherit it
-    return path
 
 
 def case_data(case_id: str, member_id: str, name: tuple[str, str] = NAMES[0], **changes) -> dict:
@@ -868,11 +860,11 @@ def test_a_letter_dated_by_its_run_is_made_again_on_a_later_day(tmp_path):
                                             "undated.yaml": (WRITTEN, "2026-11-24")}
 
 
-def start_batch_cli(cases: Path, out: Path, stderr=subprocess.PIPE) -> subprocess.Popen:
+def start_batch_cli(cli_command, cases: Path, out: Path, stderr=subprocess.PIPE
+                    ) -> subprocess.Popen:
     """`ketamine-letters batch` with two workers, in a process group of its own to signal."""
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "batch", str(cases), "-o", str(out),
-         "--jobs", "2", "--today", "2026-11-20"],
+        cli_command("batch", cases, "-o", out, "--jobs", "2", "--today", "2026-11-20"),
         stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True,
     )
 
@@ -891,11 +883,11 @@ def wait_for(ready: Callable[[], bool], seconds: float = 120, every: float = 0.0
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
-def test_kill_or_a_closed_terminal_ends_the_run_like_ctrl_c(tmp_path, signal_name):
+def test_kill_or_a_closed_terminal_ends_the_run_like_ctrl_c(tmp_path, signal_name, cli_command):
     """The whole process group gets the signal, as from `kill -TERM -pgid` or a hang-up."""
     cases = good_cases(tmp_path / "cases", 40)
     out = tmp_path / "letters"
-    process = start_batch_cli(cases, out)
+    process = start_batch_cli(cli_command, cases, out)
     wait_for(first_letter_staged(out))
     os.killpg(process.pid, getattr(signal, signal_name))
     stdout, stderr = process.communicate(timeout=120)
@@ -931,11 +923,11 @@ def test_a_case_that_fails_validation_still_shows_its_case_id(tmp_path):
     assert results["hostile.yaml"].case_id is None  # only a safe case_id is repeated
 
 
-def test_ctrl_c_while_the_workers_start_never_reads_as_a_crashed_worker(tmp_path):
+def test_ctrl_c_while_the_workers_start_never_reads_as_a_crashed_worker(tmp_path, cli_command):
 
     cases = good_cases(tmp_path / "cases", 12)
     out = tmp_path / "letters"
-    process = start_batch_cli(cases, out)
+    process = start_batch_cli(cli_command, cases, out)
     wait_for((out / ".staging").exists, seconds=60, every=0.005)
     time.sleep(0.05)  # the pool is starting its workers
     os.killpg(process.pid, signal.SIGINT)
@@ -947,14 +939,14 @@ def test_ctrl_c_while_the_workers_start_never_reads_as_a_crashed_worker(tmp_path
     assert_clean(out)
 
 
-def test_a_hang_up_with_the_progress_bar_showing_still_reports_the_run(tmp_path):
+def test_a_hang_up_with_the_progress_bar_showing_still_reports_the_run(tmp_path, cli_command):
     """The progress bar is drawn on a terminal; a hang-up means that terminal is gone."""
     import pty
 
     cases = good_cases(tmp_path / "cases", 40)
     out = tmp_path / "letters"
     terminal, terminal_side = pty.openpty()
-    process = start_batch_cli(cases, out, stderr=terminal_side)
+    process = start_batch_cli(cli_command, cases, out, stderr=terminal_side)
     os.close(terminal_side)
 
     def drain() -> None:  # keep the terminal drained, as a real one is
@@ -1018,11 +1010,11 @@ def test_a_withdrawal_that_cannot_be_done_is_said(tmp_path):
     assert by_file(run(cases, out))["a.yaml"].note.startswith("earlier letter moved to withdrawn/")
 
 
-def test_ctrl_c_pressed_again_and_again_still_ends_cleanly(tmp_path):
+def test_ctrl_c_pressed_again_and_again_still_ends_cleanly(tmp_path, cli_command):
 
     cases = good_cases(tmp_path / "cases", 40)
     out = tmp_path / "letters"
-    process = start_batch_cli(cases, out)
+    process = start_batch_cli(cli_command, cases, out)
     try:
         wait_for(first_letter_staged(out))
         for _ in range(4):

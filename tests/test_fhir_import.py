@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -265,8 +264,9 @@ def test_bad_input_exits_2_from_the_cli(tmp_path: Path, run_cli) -> None:
     assert result.stderr.strip().count("\n") == 0 and "not a Bundle" in result.stderr
 
 
-def test_help_does_not_import_the_fhir_library(repo_root: Path) -> None:
-    completed = subprocess.run([sys.executable, "-X", "importtime", str(repo_root / "cli.py"),
-                                "--help"], capture_output=True, text=True, check=True)
+def test_help_does_not_import_the_fhir_library(cli_command) -> None:
+    python, *args = cli_command("--help")
+    completed = subprocess.run([python, "-X", "importtime", *args], capture_output=True,
+                               text=True, check=True)
     assert "fhir" not in completed.stderr
     assert "ruamel" not in completed.stderr
