@@ -228,28 +228,30 @@ def check(
 OutputOpt = Annotated[
     Path | None,
     typer.Option("-o", "--output",
-                 help="File to write (its suffix is replaced per format). Default: next to the "
-                 "case file, <case>-<kind>.pdf."),
+                 help="File to write; each format gets its own suffix (-o letter.pdf --format "
+                 "both writes letter.pdf and letter.docx). Default: next to the case file, "
+                 "<case>-<kind>.pdf."),
 ]
 
 
 def _format_option() -> object:
-    from coverage.renderers import format_help
+    from coverage.renderers import ALIASES, FORMATS, format_help
 
-    return typer.Option("--format", "-f", metavar="pdf|docx|both|...", help=format_help())
+    return typer.Option("--format", "-f", metavar="|".join([*FORMATS, *ALIASES]),
+                        help=format_help())
 
 
 FormatOpt = Annotated[str, _format_option()]
 
 
 def _targets(output: Path | None, case_file: Path, kind, formats) -> dict[str, Path]:
-    """Where each format goes: -o as given for the first, with its suffix for the others."""
+    """Where each format goes: -o (or <case>-<kind>) with that format's own suffix, so a file's
+    name always says what it is and two formats never share a path."""
     from coverage.pipeline import default_output
 
     if output is None:
         return {f.name: default_output(case_file, kind, f) for f in formats}
-    first = formats[0].name
-    return {f.name: output if f.name == first else output.with_suffix(f.suffix) for f in formats}
+    return {f.name: output.with_suffix(f.suffix) for f in formats}
 
 
 def _write_letter(kind_name: str, case_file: Path, output: Path | None, practice, code_set,

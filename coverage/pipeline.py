@@ -121,15 +121,16 @@ def review(inputs: Inputs, today: date, kind: LetterKind | str = LetterKind.LMN,
         from coverage.review.appeal import review_appeal
 
         result = review_appeal(inputs.case, inputs.practice, inputs.kb, result, letter_date,
-                               force)
+                               force, today)
     return result
 
 
 def deadline_summary(inputs: Inputs, today: date) -> dict[str, str]:
     """An appeal's level, filing deadline and decision time, for staff; empty for an LMN."""
     from coverage.review.appeal import deadline_summary as summary
+    from coverage.review.appeal import filing_day
 
-    return summary(inputs.case, inputs.practice, inputs.letter_date(today))
+    return summary(inputs.case, inputs.practice, filing_day(inputs.letter_date(today), today))
 
 
 # --------------------------------------------------------------------------- compose, render

@@ -221,3 +221,15 @@ def test_unknown_reason_is_blocked(tmp_path: Path, run_cli) -> None:
     path.write_text(yaml.safe_dump(case, sort_keys=False))
     result = run_cli("check", str(path), cwd=tmp_path)
     assert result.returncode == 2 and "REASON_UNKNOWN" in result.stdout
+
+
+def test_a_pinned_letter_date_does_not_hide_a_deadline_passed_since(tmp_path: Path, run_cli):
+    """The examples pin letter_date 2026-11-23; filed on 2027-09-01 the appeal is late."""
+    (tmp_path / "practice.yaml").write_text((ROOT / "examples" / "practice.yaml").read_text())
+    case = tmp_path / "exp.yaml"
+    case.write_text((APPEALS / "experimental.yaml").read_text())
+    late = run_cli("appeal", case, "-o", tmp_path / "a.pdf", "--today", "2027-09-01")
+    assert late.code == 2 and not (tmp_path / "a.pdf").exists()
+    assert "today, 2027-09-01, is 122 days late" in late.stderr
+    on_time = run_cli("check", case, "--today", "2026-11-30")
+    assert "2027-05-02 (153 days left" in on_time.stdout  # counted from today, not the letter

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -1073,3 +1074,19 @@ def test_a_word_only_batch_names_its_files_by_case_id(mixed, tmp_path):
     assert summary["a.yaml"].output == "A-1-lmn.docx"
     assert (out / "A-1-lmn.docx").read_bytes()[:2] == b"PK"
     assert not list(out.glob("*.pdf"))
+
+
+def test_an_appeal_up_to_date_is_reviewed_again_once_its_deadline_has_passed(tmp_path):
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    shutil.copy(ROOT / "examples" / "appeals" / "experimental.yaml", cases / "exp.yaml")
+    out = tmp_path / "out"
+    first = by_file(run_batch(cases, out, jobs=1, today=date(2026, 11, 30)))
+    assert first["exp.yaml"].status == WRITTEN and first["exp.yaml"].filing_deadline
+    same_day = by_file(run_batch(cases, out, jobs=1, today=date(2026, 11, 30)))
+    assert same_day["exp.yaml"].status == UP_TO_DATE
+    late = by_file(run_batch(cases, out, jobs=1, today=date(2027, 9, 1)))["exp.yaml"]
+    assert late.status == BLOCKED
+    assert any("APPEAL_PAST_DEADLINE" in f for f in late.findings)
+    assert (out / "withdrawn" / "RPC-2026-0412-A2-appeal.pdf").exists()
+    assert "moved to withdrawn/" in late.note

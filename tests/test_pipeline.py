@@ -187,3 +187,14 @@ def test_the_workspace_layout_and_its_private_state_folder(tmp_path) -> None:
     for level in (tmp_path / ".ketamine-letters", folder):
         assert stat.S_IMODE(level.stat().st_mode) == 0o700
     assert Workspace.around(tmp_path / "letters") is None
+
+
+def test_each_format_gets_its_own_suffix_whatever_the_output_name(tmp_path, run_cli) -> None:
+    case = copy_case(tmp_path)
+    result = run_cli("letter", case, "-o", tmp_path / "w.docx", "--format", "both")
+    assert result.code == 0, result.output
+    assert (tmp_path / "w.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "w.docx").read_bytes().startswith(b"PK")
+    result = run_cli("letter", case, "-o", tmp_path / "only.pdf", "--format", "docx")
+    assert result.code == 0 and (tmp_path / "only.docx").exists()
+    assert not (tmp_path / "only.pdf").exists()

@@ -68,6 +68,10 @@ def up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
     # letter sent today carries today's date, and appeal deadlines are checked against it
     if entry.get("dated_by_run", True) and entry.get("letter_date") != today.isoformat():
         return False
+    # an appeal whose filing deadline has passed since is reviewed again (it is now late)
+    deadline = entry.get("filing_deadline")
+    if isinstance(deadline, str) and _is_iso_date(deadline) and deadline < today.isoformat():
+        return False
     recorded = (entry.get("case_sha256"), entry.get("practice_sha256"),
                 entry.get("code_set_sha256"), entry.get("tool_version"))
     if recorded != (case_sha, practice_sha, code_set_sha, tool_version):
@@ -84,6 +88,14 @@ def up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
         return all(path is not None for path in recorded_files(out_dir, entry))
     except (OSError, ValueError):
         return False
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def recorded_files(out_dir: Path, entry: dict) -> list[Path | None]:

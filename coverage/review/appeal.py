@@ -45,8 +45,16 @@ def appeal_deadline(case: Case, practice: Practice) -> Deadline:
     )
 
 
+def filing_day(letter_date: date, today: date) -> date:
+    """The day the appeal can be filed at the earliest: a letter dated in the past (a pinned
+    ``letter_date``) still leaves today, so deadlines are counted from the later of the two."""
+    return max(letter_date, today)
+
+
 def deadline_summary(case: Case, practice: Practice, letter_date: date) -> dict[str, str]:
-    """The lines billing staff see on `check` and `appeal`: deadline and level."""
+    """The lines billing staff see on `check` and `appeal`: deadline and level.
+
+    ``letter_date``: the day the appeal goes out (see :func:`filing_day`)."""
     if case.denial is None:
         return {}
     deadline = appeal_deadline(case, practice)
@@ -64,8 +72,12 @@ def deadline_summary(case: Case, practice: Practice, letter_date: date) -> dict[
 
 
 def review_appeal(case: Case, practice: Practice, kb: KnowledgeBase, base: Review,
-                  letter_date: date, force: bool) -> Review:
-    """The appeal's own readiness rules, added to the letter's review."""
+                  letter_date: date, force: bool, today: date | None = None) -> Review:
+    """The appeal's own readiness rules, added to the letter's review.
+
+    Dates in the denial are checked against the letter date; the filing deadline against the
+    day the appeal can go out (:func:`filing_day`: a letter pinned to an earlier date is still
+    filed today at the earliest)."""
     findings = list(base.findings)
 
     def block(code: str, field: str, message: str) -> None:
@@ -98,10 +110,14 @@ def review_appeal(case: Case, practice: Practice, kb: KnowledgeBase, base: Revie
     deadline = appeal_deadline(case, practice)
     if deadline.due is None:
         advise("DEADLINE_NOT_COMPUTED", "denial.deadline", deadline.basis)
-    elif letter_date > deadline.due:
+    elif (filed := filing_day(letter_date, today or letter_date)) > deadline.due:
         message = (
             f"the filing deadline was {deadline.due.isoformat()} ({deadline.basis}); the letter "
             f"date {letter_date.isoformat()} is {(letter_date - deadline.due).days} days late"
+            if filed == letter_date else
+            f"the filing deadline was {deadline.due.isoformat()} ({deadline.basis}); today, "
+            f"{filed.isoformat()}, is {(filed - deadline.due).days} days late (the letter is "
+            f"dated {letter_date.isoformat()})"
         )
         if force:
             advise("APPEAL_PAST_DEADLINE", "denial.received_date",
@@ -110,9 +126,9 @@ def review_appeal(case: Case, practice: Practice, kb: KnowledgeBase, base: Revie
             block("APPEAL_PAST_DEADLINE", "denial.received_date",
                   message + "; if the payer granted an extension, write it with "
                   "`ketamine-letters appeal --force`")
-    elif (deadline.due - letter_date).days <= DEADLINE_SOON_DAYS:
+    elif (deadline.due - filed).days <= DEADLINE_SOON_DAYS:
         advise("DEADLINE_SOON", "denial.received_date",
-               f"only {(deadline.due - letter_date).days} days left to file "
+               f"only {(deadline.due - filed).days} days left to file "
                f"(deadline {deadline.due.isoformat()})")
     if not denial.reason_text:
         advise("NO_REASON_TEXT", "denial.reason_text",
