@@ -18,6 +18,8 @@ from typing import Annotated
 
 import typer
 
+from coverage.kinds import KIND_CHOICES
+
 app = typer.Typer(
     name="ketamine-letters",
     help=(
@@ -254,8 +256,8 @@ def _targets(output: Path | None, case_file: Path, kind, formats) -> dict[str, P
     return {f.name: output.with_suffix(f.suffix) for f in formats}
 
 
-def _write_letter(kind_name: str, case_file: Path, output: Path | None, practice, code_set,
-                  today, output_format: str, force: bool = False,
+def _write_letter(command: str, kind_name: str, case_file: Path, output: Path | None, practice,
+                  code_set, today, output_format: str, force: bool = False,
                   templates: Path | None = None) -> None:
     from coverage.kinds import LetterKind
     from coverage.pipeline import (
@@ -275,7 +277,7 @@ def _write_letter(kind_name: str, case_file: Path, output: Path | None, practice
         letter = make_letter(inputs, day, kind, formats=formats, force=force,
                              templates=templates)
         outputs = outputs_for(letter, _targets(output, case_file, kind, formats))
-        record(outputs, inputs, command=kind.value, kind=kind)
+        record(outputs, inputs, command=command, kind=kind)
         for finding in letter.review.advisory:
             _err(f"  ADVISORY  {finding.code}  {finding.field}: {finding.message}")
         for out in outputs:
@@ -307,7 +309,7 @@ def letter(
 
     Example: ketamine-letters letter examples/crps-1.yaml -o crps-letter.pdf --format both
     """
-    _write_letter("lmn", case_file, output, practice, code_set, today, output_format,
+    _write_letter("letter", "lmn", case_file, output, practice, code_set, today, output_format,
                   templates=templates)
 
 
@@ -334,7 +336,7 @@ def appeal(
 
     Example: ketamine-letters appeal examples/appeals/experimental.yaml -o appeal.pdf
     """
-    _write_letter("appeal", case_file, output, practice, code_set, today, output_format,
+    _write_letter("appeal", "appeal", case_file, output, practice, code_set, today, output_format,
                   force=force, templates=templates)
 
 
@@ -357,7 +359,7 @@ def _password(prompt: str, confirm: bool = False) -> bytes:
 KindOpt = Annotated[
     str,
     typer.Option(
-        "--kind", metavar="auto|lmn|appeal",
+        "--kind", metavar=KIND_CHOICES,
         help="auto: an appeal when the case has a denial section, else a letter of medical "
              "necessity (lmn). lmn or appeal: that letter for every case.",
     ),

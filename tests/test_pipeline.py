@@ -198,3 +198,9 @@ def test_each_format_gets_its_own_suffix_whatever_the_output_name(tmp_path, run_
     result = run_cli("letter", case, "-o", tmp_path / "only.pdf", "--format", "docx")
     assert result.code == 0 and (tmp_path / "only.docx").exists()
     assert not (tmp_path / "only.pdf").exists()
+
+
+def test_the_audit_log_names_the_command_and_the_kind(tmp_path, run_cli, audit_log) -> None:
+    case = copy_case(tmp_path)
+    assert run_cli("letter", case, "-o", tmp_path / "l.pdf").code == 0
+    assert [(e.command, e.kind) for e in events(audit_log)] == [("letter", "lmn")]
