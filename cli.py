@@ -419,6 +419,7 @@ def sign(
     force: Annotated[
         bool, typer.Option("--force", help="Appeals: write past the deadline.")
     ] = False,
+    templates: TemplatesOpt = None,
     today: TodayOpt = None,
 ) -> None:
     """Physician: render the final letter from the case and sign it (PAdES, pyHanko).
@@ -463,7 +464,7 @@ def sign(
         identity = load_identity_file(identity_path, _password(f"Password for {identity_path}"),
                                       now=now)
         letter = sign_letter(inputs, day, chosen, identity, now, force=force,
-                             source=str(output))
+                             source=str(output), templates=templates)
         physician = inputs.physician
         record(outputs_for(letter, {PDF.name: output}), inputs, command="sign", kind=chosen,
                signer=f"{physician.id} NPI {physician.npi}")
@@ -562,6 +563,7 @@ def batch(
         help="Folder for the letters and the report (created if need be).")],
     kind: KindOpt = "auto",
     output_format: FormatOpt = "pdf",
+    templates: TemplatesOpt = None,
     jobs: Annotated[
         int | None,
         typer.Option("--jobs", "-j", metavar="N",
@@ -601,7 +603,7 @@ def batch(
     with reported_errors(), _hangup_and_kill_stop_like_ctrl_c():
         LetterKind.parse(kind)
         options = {"kind": kind, "jobs": jobs, "force": force, "practice": practice,
-                   "today": _today(today),
+                   "today": _today(today), "templates": templates,
                    "formats": tuple(f.name for f in parse_formats(output_format))}
         if sys.stderr.isatty():
             summary = _batch_with_progress_bar(run_batch, cases, output, options)

@@ -306,7 +306,8 @@ def identity_file(inputs: Inputs, given: Path | None) -> Path:
 
 
 def sign_letter(inputs: Inputs, today: date, kind: LetterKind, identity: Identity,
-                now: datetime, *, force: bool = False, source: str = "") -> Letter:
+                now: datetime, *, force: bool = False, source: str = "",
+                templates: Path | None = None) -> Letter:
     """The final letter, rendered without the DRAFT mark and signed by the prescriber.
 
     Refuses a certificate that is not the case's prescriber's before anything is rendered.
@@ -315,7 +316,7 @@ def sign_letter(inputs: Inputs, today: date, kind: LetterKind, identity: Identit
 
     check_signer_matches(identity, inputs.physician)
     letter = make_letter(inputs, today, kind, signed_lines=signed_lines(identity, now),
-                         force=force)
+                         force=force, templates=templates)
     signed = sign_pdf(letter.pdf, identity, page=letter.signature_page,
                       box=letter.signature_box, when=now,
                       reason=f"{inputs.physician.display_name} approves this letter",

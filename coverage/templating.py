@@ -141,7 +141,9 @@ def template_environment(override: Path | None = None):
         environment_class = SandboxedEnvironment
     env = environment_class(
         loader=ChoiceLoader(loaders),
-        auto_reload=False,  # templates do not change while a process runs: no stat per letter
+        # the shipped templates do not change while a process runs (no stat per letter); a
+        # clinic's own may be edited while a long-lived process (a batch, the web) runs
+        auto_reload=override is not None,
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -1090,3 +1090,24 @@ def test_an_appeal_up_to_date_is_reviewed_again_once_its_deadline_has_passed(tmp
     assert any("APPEAL_PAST_DEADLINE" in f for f in late.findings)
     assert (out / "withdrawn" / "RPC-2026-0412-A2-appeal.pdf").exists()
     assert "moved to withdrawn/" in late.note
+
+
+def test_a_clinic_template_folder_is_used_and_a_change_in_it_makes_letters_again(mixed,
+                                                                                 tmp_path):
+    templates = tmp_path / "clinic-templates"
+    (templates / "partials").mkdir(parents=True)
+    closing = (ROOT / "templates" / "partials" / "closing.xml.j2").read_text(encoding="utf-8")
+    (templates / "partials" / "closing.xml.j2").write_text(closing, encoding="utf-8")
+    out = tmp_path / "out"
+    first = by_file(run(mixed, out, templates=templates))
+    assert first["a.yaml"].status == WRITTEN
+    assert by_file(run(mixed, out, templates=templates))["a.yaml"].status == UP_TO_DATE
+    (templates / "partials" / "closing.xml.j2").write_text(
+        closing.replace("<signature/>", "<p>Our clinic's own closing line.</p><signature/>"),
+        encoding="utf-8")
+    again = by_file(run(mixed, out, templates=templates))["a.yaml"]
+    assert again.status == WRITTEN
+    from pypdf import PdfReader
+
+    text = " ".join(p.extract_text() for p in PdfReader(out / again.output).pages)
+    assert "Our clinic's own closing line." in " ".join(text.split())

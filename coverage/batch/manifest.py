@@ -34,12 +34,14 @@ def read_manifest(out_dir: Path) -> dict[str, dict]:
     return {k: v for k, v in cases.items() if isinstance(v, dict)}
 
 
-def manifest_entry(result: CaseResult, requested_kind: str, tool_version: str) -> dict:
+def manifest_entry(result: CaseResult, requested_kind: str, tool_version: str,
+                   templates_sha: str | None = None) -> dict:
     """What the manifest keeps of a letter written: enough to tell next time if it stands."""
     return {
         "case_sha256": result.case_sha256,
         "practice_sha256": result.practice_sha256,
         "code_set_sha256": result.code_set_sha256,
+        "templates_sha256": templates_sha,
         "tool_version": tool_version,
         "requested_kind": requested_kind,
         "kind": result.kind,
@@ -60,7 +62,8 @@ def manifest_entry(result: CaseResult, requested_kind: str, tool_version: str) -
 
 def up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
                code_set_sha: str | None, kind: str, tool_version: str, out_dir: Path,
-               today: date, suffixes: tuple[str, ...] = (".pdf",)) -> bool:
+               today: date, suffixes: tuple[str, ...] = (".pdf",),
+               templates_sha: str | None = None) -> bool:
     """Whether the letter ``entry`` recorded still stands for this case, so need not be made."""
     if not entry:
         return False
@@ -75,6 +78,8 @@ def up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
     recorded = (entry.get("case_sha256"), entry.get("practice_sha256"),
                 entry.get("code_set_sha256"), entry.get("tool_version"))
     if recorded != (case_sha, practice_sha, code_set_sha, tool_version):
+        return False
+    if entry.get("templates_sha256") != templates_sha:  # the clinic's wording changed
         return False
     # auto chose a kind from this very case file before; an explicit kind must match the letter
     if entry.get("requested_kind" if kind == "auto" else "kind") != kind:
@@ -122,14 +127,15 @@ def recorded_letter(out_dir: Path, entry: dict) -> Path | None:
 
 def write_manifest(out_dir: Path, case_files: list[str], results: dict[str, CaseResult],
                    previous: dict[str, dict], withdrawn: set[str], requested_kind: str,
-                   tool_version: str) -> None:
+                   tool_version: str, templates_sha: str | None = None) -> None:
     """Record this run's letters; an earlier letter that still stands keeps its entry."""
     cases: dict[str, dict] = {}
     for case_file in case_files:
         result = results[case_file]
         earlier = previous.get(case_file)
         if result.status == WRITTEN:
-            cases[case_file] = manifest_entry(result, requested_kind, tool_version)
+            cases[case_file] = manifest_entry(result, requested_kind, tool_version,
+                                              templates_sha)
         elif result.status == UP_TO_DATE and earlier:
             cases[case_file] = {**earlier, "output": result.output}
         elif earlier and case_file not in withdrawn:

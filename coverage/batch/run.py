@@ -44,6 +44,7 @@ def run_batch(
     today: date,
     on_result: OnResult | None = None,
     formats: tuple[str, ...] = ("pdf",),
+    templates: Path | None = None,
 ) -> BatchSummary:
     """Write a letter for every case file under ``cases_dir`` into ``out_dir``.
 
@@ -54,7 +55,8 @@ def run_batch(
     folder up). ``today``: the letter date for cases that carry no ``letter_date``.
     ``on_result(result, done, total)`` is called in this process for each case as it finishes.
     ``formats``: the formats to write (``coverage.renderers`` names, the first one's file is
-    the report's ``output``; the others sit beside it with their own suffix).
+    the report's ``output``; the others sit beside it with their own suffix). ``templates``:
+    the clinic's own template folder, as for the ``letter`` command.
 
     Bad arguments raise :class:`InputError`. Problems with single cases never do: they are
     rows of the report. Ctrl-C (KeyboardInterrupt, also from ``on_result``) stops the run
@@ -78,7 +80,7 @@ def run_batch(
         raise InputError.one(str(out_dir), "", f"cannot be created ({exc.strerror})") from None
     with locked(out_dir):
         run = _Run(cases_dir, out_dir, kind, jobs, force, practice, today, on_result,
-                   tool_version(), len(case_files), tuple(formats))
+                   tool_version(), len(case_files), tuple(formats), templates)
         try:
             run.execute(case_files)
         finally:
@@ -101,10 +103,12 @@ class _Run:
     """The state of one batch run; ``finish`` settles it whatever happened."""
 
     def __init__(self, cases_dir, out_dir, kind, jobs, force, practice, today, on_result,
-                 tool_version, total, formats) -> None:
+                 tool_version, total, formats, templates=None) -> None:
         from coverage.renderers import FORMATS
 
         self.formats = formats
+        self.templates = str(templates) if templates is not None else None
+        self.templates_sha = _folder_digest(templates) if templates is not None else None
         self.suffixes = tuple(FORMATS[name].suffix for name in formats)
         self.cases_dir = cases_dir
         self.out_dir = out_dir
@@ -165,7 +169,8 @@ class _Run:
         if not self.force and up_to_date(entry, case_sha=case_sha, practice_sha=practice_sha,
                                          code_set_sha=code_set_sha, kind=self.kind,
                                          tool_version=self.tool_version, out_dir=self.out_dir,
-                                         today=self.today, suffixes=self.suffixes):
+                                         today=self.today, suffixes=self.suffixes,
+                                         templates_sha=self.templates_sha):
             return CaseResult(
                 case_file, UP_TO_DATE, case_id=entry.get("case_id"), kind=entry.get("kind"),
                 stem=entry.get("stem"),
@@ -178,7 +183,7 @@ class _Run:
             )
         return Task(case_file, str(path), str(practice), self._display_practice(practice),
                     case_sha, practice_sha, code_set_sha, self.kind, str(self.staging),
-                    self.today, self.formats)
+                    self.today, self.formats, self.templates)
 
     def _code_set_digest(self, practice: Path) -> str | None:
         """SHA-256 of the ICD-10-CM release the profile names (None: the bundled one).
@@ -355,7 +360,7 @@ class _Run:
                           out_dir=self.out_dir, staging=self.staging,
                           requested_kind=self.kind, withdrawn=self.withdrawn)
             write_manifest(self.out_dir, self._all, self.results, self.manifest,
-                           self.withdrawn, self.kind, self.tool_version)
+                           self.withdrawn, self.kind, self.tool_version, self.templates_sha)
             write_reports(self.out_dir, [self.results[f].report_row() for f in self._all],
                           tool_version=self.tool_version, kind=self.kind, today=self.today,
                           interrupted=self.interrupted, error=self.error)
@@ -366,3 +371,18 @@ class _Run:
             ) from None
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _folder_digest(folder: Path) -> str | None:
+    """SHA-256 over a template folder's files (names and bytes): a changed wording makes the
+    letters again. None when the folder cannot be read (the letters then fail with why)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+            digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+            digest.update(sha256_file(path).encode("ascii"))
+    except OSError:
+        return None
+    return digest.hexdigest()

@@ -43,6 +43,7 @@ class Task:
     staged: str  # folder
     today: date
     formats: tuple[str, ...] = ("pdf",)  # coverage.renderers names, first one first
+    templates: str | None = None  # the clinic's own template folder
 
 
 def warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
@@ -156,8 +157,9 @@ def work_one(task: Task) -> CaseResult:
         if kind == "appeal":
             base = replace(base, filing_deadline=_filing_deadline(inputs))
         formats = [FORMATS[name] for name in task.formats]
+        templates = Path(task.templates) if task.templates else None
         letter = make_letter(inputs, task.today, LetterKind(kind), formats=formats,
-                             states=_worker_states())
+                             states=_worker_states(), templates=templates)
     except ReviewBlocked as exc:
         return done(status=BLOCKED, findings=tuple(_finding_line(f) for f in exc.findings))
     except LetterError as exc:
