@@ -76,10 +76,14 @@ class Workspace:
 
     def state_folder(self, *parts: str) -> Path:
         """A folder inside the state folder, created owner-only whatever the umask."""
-        folder = self.state.joinpath(*parts)
-        for level in [self.state, *(self.state.joinpath(*parts[:i + 1])
-                                    for i in range(len(parts)))]:
-            if not level.is_dir():
-                level.mkdir(mode=PRIVATE_FOLDER_MODE, exist_ok=True)
-                os.chmod(level, PRIVATE_FOLDER_MODE)
-        return folder
+        for depth in range(len(parts) + 1):
+            private_folder(self.state.joinpath(*parts[:depth]))
+        return self.state.joinpath(*parts)
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder``, created owner-only (0700) whatever the umask if it is not there yet."""
+    if not folder.is_dir():
+        folder.mkdir(mode=PRIVATE_FOLDER_MODE, exist_ok=True)
+        os.chmod(folder, PRIVATE_FOLDER_MODE)
+    return folder

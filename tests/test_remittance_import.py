@@ -178,3 +178,15 @@ def test_state_folder_for_a_folder_not_named_cases(tmp_path: Path, workspace: Pa
     shutil.copytree(workspace, other)
     import_835([DENIALS], other, today=TODAY)
     assert (other / ".ketamine-letters" / STATE_FILE).is_file()
+
+
+def test_the_state_folder_is_owner_only(workspace: Path):
+    import os
+
+    old = os.umask(0)
+    try:
+        import_835([DENIALS], workspace, today=TODAY)
+    finally:
+        os.umask(old)
+    state = workspace.parent / ".ketamine-letters"
+    assert oct(state.stat().st_mode & 0o777) == "0o700"

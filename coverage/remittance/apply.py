@@ -24,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from coverage.case import SCHEMA_VERSION, Denial
 from coverage.files import write_atomic
 from coverage.remittance.match import CaseEntry
-from coverage.settings import CASES_FOLDER, STATE_FOLDER
+from coverage.workspace import Workspace, private_folder
 from coverage.yaml_files import dump_roundtrip, load_roundtrip
 
 STATE_FILE = "remittance-imports.json"
@@ -34,9 +34,7 @@ def state_folder(cases_dir: Path) -> Path:
     """The workspace's state folder: beside ``cases/`` in the standard layout, else inside
     the cases folder itself (hidden, so batch never reads it as a case)."""
     cases_dir = Path(cases_dir)
-    if cases_dir.resolve().name == CASES_FOLDER:
-        return cases_dir.resolve().parent / STATE_FOLDER
-    return cases_dir / STATE_FOLDER
+    return (Workspace.around(cases_dir.resolve()) or Workspace(cases_dir)).state
 
 
 def read_state(folder: Path) -> dict[str, dict]:
@@ -51,6 +49,7 @@ def read_state(folder: Path) -> dict[str, dict]:
 
 def write_state(folder: Path, records: dict[str, dict]) -> None:
     payload = {"version": 1, "cases": records}
+    private_folder(folder)
     write_atomic(folder / STATE_FILE, json.dumps(payload, indent=2, sort_keys=True).encode())
 
 
