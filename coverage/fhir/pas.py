@@ -132,7 +132,8 @@ def build_request(inputs: Inputs, context: LetterContext, letter: LetterFile, no
                        "value": f"{inputs.case.case_id}-{now:%Y%m%dT%H%M%SZ}"},
         "type": "collection",
         "timestamp": now.isoformat(timespec="seconds"),
-        "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries],
+        "entry": [{"fullUrl": url, "resource": {"id": url.removeprefix("urn:uuid:"), **resource}}
+                  for url, resource in entries],
     }
 
 
