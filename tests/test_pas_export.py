@@ -346,3 +346,11 @@ def test_help_does_not_import_the_fhir_library(cli_command, argv) -> None:
                                text=True, check=True)
     assert "fhir" not in completed.stderr
     assert "Da Vinci PAS" in completed.stdout
+
+
+def test_another_cases_letter_is_refused(tmp_path, run_cli, examples_dir) -> None:
+    other = tmp_path / "phn-letter.pdf"
+    assert run_cli("letter", examples_dir / "phn.yaml", "-o", other, "--today", TODAY).code == 0
+    result = _refusal(run_cli, tmp_path, examples_dir / "crps-1.yaml", "--letter", other)
+    assert result.stderr.strip().count("\n") == 0
+    assert "is the letter of case" in result.stderr and "RPC-2026-0412" in result.stderr

@@ -9,6 +9,7 @@ endpoint or the HL7 validator does that.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,31 @@ def read_letter(path: Path, inputs: Inputs) -> LetterFile:
     if verdict.signed and not verdict.ok:
         raise InputError.one(str(path), "--letter", f"{verdict.lines()[0].split(': ', 1)[1]}; "
                              "attach the letter as the physician signed it")
+    case_id = _letter_case_id(data)
+    if case_id is not None and case_id != inputs.case.case_id:
+        raise InputError.one(str(path), "--letter", f"is the letter of case {case_id}, not of "
+                             f"case {inputs.case.case_id}: attach this case's letter")
     npi = inputs.physician.npi
     if verdict.signed and verdict.npi and verdict.npi != npi:
         raise InputError.one(str(path), "--letter", f"signed by NPI {verdict.npi}, but the "
                              f"case's prescriber has NPI {npi}: attach this case's letter")
     return LetterFile(data, signed=verdict.signed)
+
+
+def _letter_case_id(data: bytes) -> str | None:
+    """The case ID a letter made by this tool names in its PDF keywords; None for another PDF."""
+    import io
+
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        trailer = PdfFileReader(io.BytesIO(data)).trailer_view
+        info = trailer["/Info"].get_object() if "/Info" in trailer else {}
+        found = re.search(r"\bcase: ([A-Za-z0-9._-]+)\s*$", str(info.get("/Keywords", "")))
+    except (PdfError, KeyError, ValueError, TypeError, AttributeError):  # names no case
+        return None
+    return found.group(1) if found else None
 
 
 def validate(bundle: dict[str, Any]) -> str:
