@@ -265,6 +265,19 @@ def test_signed_letter_is_attached_as_final(tmp_path: Path, run_cli, examples_di
     attached = base64.b64decode(document["content"][0]["attachment"]["data"])
     assert attached == (tmp_path / "signed.pdf").read_bytes()
 
+    # the same case signed by another physician of the practice is not this case's letter
+    case = yaml.safe_load((tmp_path / "crps-1.yaml").read_text("utf-8"))
+    (tmp_path / "okafor.yaml").write_text(yaml.safe_dump({**case, "prescriber": "dr-okafor"}),
+                                          encoding="utf-8")
+    for argv in (("demo-identity", "--for-case", "okafor.yaml", "-o", "okafor.p12"),
+                 ("sign", "okafor.yaml", "--p12", "okafor.p12", "-o", "okafor.pdf")):
+        made = run_cli(*argv, env=env, cwd=tmp_path)
+        assert made.code == 0, made.output
+    refused = run_cli("export", "pas", "crps-1.yaml", "--letter", "okafor.pdf", "-o", "x.json",
+                      env=env, cwd=tmp_path)
+    assert refused.code == 2 and not (tmp_path / "x.json").exists()
+    assert "signed by NPI 1398999619" in refused.stderr and "1234567893" in refused.stderr
+
 
 # ------------------------------------------------------------------- writing and refusing
 

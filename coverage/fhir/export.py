@@ -130,7 +130,7 @@ def summary(output: Path, inputs: Inputs, letter: Any, attached: LetterFile,
                      "period; add it if the payer asks for dates")
     if not inputs.case.plan.ndc:
         lines.append("  no plan.ndc in the case: the drug line has no NDC")
-    lines.append("  this is an export: submitting it needs the payer's PAS endpoint "
-                 "(most payers take the letter by fax or portal)")
+    lines.append("  this is an export: submitting it needs the payer's own PAS endpoint; "
+                 "without one, fax or upload the signed letter as usual")
     return lines
 
