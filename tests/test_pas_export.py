@@ -265,6 +265,15 @@ def test_signed_letter_is_attached_as_final(tmp_path: Path, run_cli, examples_di
     attached = base64.b64decode(document["content"][0]["attachment"]["data"])
     assert attached == (tmp_path / "signed.pdf").read_bytes()
 
+    # a signed letter changed afterwards is refused
+    data = bytearray((tmp_path / "signed.pdf").read_bytes())
+    data[len(data) // 3] ^= 0x01
+    (tmp_path / "tampered.pdf").write_bytes(bytes(data))
+    refused = run_cli("export", "pas", "crps-1.yaml", "--letter", "tampered.pdf", "-o",
+                      "x.json", env=env, cwd=tmp_path)
+    assert refused.code == 2 and not (tmp_path / "x.json").exists()
+    assert "signature broken" in refused.stderr, refused.output
+
     # the same case signed by another physician of the practice is not this case's letter
     case = yaml.safe_load((tmp_path / "crps-1.yaml").read_text("utf-8"))
     (tmp_path / "okafor.yaml").write_text(yaml.safe_dump({**case, "prescriber": "dr-okafor"}),

@@ -17,7 +17,7 @@ from typing import Any
 from coverage.errors import ExportError, InputError, NotAPdf, ReviewBlocked
 from coverage.fhir.pas import IG_VERSION, LetterFile, build_request, service_period
 from coverage.kinds import LetterKind
-from coverage.pipeline import Inputs, load_inputs, make_letter, record_export
+from coverage.pipeline import Inputs, Letter, load_inputs, make_letter, record_export
 
 AUDIT_KIND = "pas-request"
 
@@ -39,8 +39,10 @@ def read_letter(path: Path, inputs: Inputs) -> LetterFile:
         raise InputError.one(str(path), "--letter", "is not a PDF: attach the letter as a "
                              "PDF (the physician's signed letter)") from None
     if verdict.signed and not verdict.ok:
-        raise InputError.one(str(path), "--letter", f"{verdict.lines()[0].split(': ', 1)[1]}; "
-                             "attach the letter as the physician signed it")
+        what = ("the file was changed after it was signed" if not verdict.intact
+                else "content was added after the signature")
+        raise InputError.one(str(path), "--letter", f"signature broken: {what}; attach the "
+                             "letter as the physician signed it")
     case_id = _letter_case_id(data)
     if case_id is not None and case_id != inputs.case.case_id:
         raise InputError.one(str(path), "--letter", f"is the letter of case {case_id}, not of "
@@ -101,7 +103,7 @@ def run_export(case_file: Path, output: Path, letter_path: Path | None,
     return summary(output, inputs, letter, attached, letter_path, bundle)
 
 
-def summary(output: Path, inputs: Inputs, letter: Any, attached: LetterFile,
+def summary(output: Path, inputs: Inputs, letter: Letter, attached: LetterFile,
             letter_path: Path | None, bundle: dict[str, Any]) -> list[str]:
     claim = bundle["entry"][0]["resource"]
     codes = ", ".join(f"{i['productOrService']['coding'][0]['code']} x"
