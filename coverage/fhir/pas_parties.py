@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from coverage.case import Address
-from coverage.compose import LetterContext
+from coverage.compose.context import LetterContext
 from coverage.fhir.common import NPI_SYSTEM
-from coverage.fhir.pas import (
+from coverage.fhir.pas_terms import (
     NDC,
     UCUM,
     US_CORE_DOCUMENT,
