@@ -751,6 +751,42 @@ def import_835(
     raise typer.Exit(summary.exit_code)
 
 
+export_app = typer.Typer(
+    help="Send a case to other systems: a Da Vinci PAS prior-authorization request (FHIR).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(export_app, name="export", short_help="Export a case for other systems (PAS).")
+
+
+@export_app.command("pas", short_help="Case + letter -> Da Vinci PAS request bundle (FHIR).")
+def export_pas(
+    case_file: CaseArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Request bundle to write "
+                                         "(.json).")],
+    letter_pdf: Annotated[Path | None, typer.Option(
+        "--letter", metavar="SIGNED_PDF", help="The letter to attach: the physician's signed "
+        "PDF. Default: the unsigned draft, rendered from the case.")] = None,
+    practice: PracticeOpt = None,
+    code_set: CodeSetOpt = None,
+    today: TodayOpt = None,
+) -> None:
+    """A Da Vinci PAS (STU 2.0.1) prior-authorization request bundle from a case and its letter.
+
+    The case is reviewed first, as for `letter`: a case with BLOCKING findings is refused
+    (exit 2). The Claim carries the letter's billing lines and diagnoses; the letter is
+    attached as a PDF. It is an export: submitting it needs the payer's PAS endpoint.
+
+    Example: ketamine-letters export pas case.yaml --letter signed.pdf -o request.json
+    """
+    from coverage.fhir.export import run_export
+
+    with reported_errors():
+        for line in run_export(case_file, output, letter_pdf, practice, code_set,
+                               _today(today)):
+            typer.echo(line)
+
+
 @app.command(short_help="JSON Schema of the case file, for editors.")
 def schema() -> None:
     """Print the JSON Schema of the case file, for editors that validate YAML/JSON.

@@ -54,13 +54,14 @@ class ReviewBlocked(LetterError):
 
     exit_code = 2
 
-    def __init__(self, file: str, findings: list) -> None:
+    def __init__(self, file: str, findings: list, nothing: str = "no letter written") -> None:
         self.file = file
         self.findings = findings
-        super().__init__(f"{file}: {len(findings)} blocking finding(s); no letter written")
+        self.nothing = nothing  # what was not written, e.g. "no PAS request written"
+        super().__init__(f"{file}: {len(findings)} blocking finding(s); {nothing}")
 
     def lines(self) -> list[str]:
-        head = f"{self.file}: no letter written; fix these first:"
+        head = f"{self.file}: {self.nothing}; fix these first:"
         return [head] + [f"  {f.code}  {f.field}: {f.message}" for f in self.findings]
 
 
@@ -104,3 +105,10 @@ class NotAPdf(LetterError):
     """A file given for verification is not a readable PDF."""
 
     exit_code = 2
+
+
+class ExportError(LetterError):
+    """An export (a PAS request bundle) failed its own structural check: a defect in the
+    tool, reported instead of writing a file a payer would reject."""
+
+    exit_code = 1

@@ -14,7 +14,8 @@ Stages, in order (no stage reaches back into an earlier one):
   neutral :class:`~coverage.document.Document` (``templating``) with its page furniture, and
   renders it in each format asked for (``renderers``);
 - :func:`sign_letter` signs the PDF (``signing``);
-- :func:`record` writes each output atomically (0600) and one audit event per output.
+- :func:`record` writes each output atomically (0600) and one audit event per output;
+  :func:`record_export` does the same for an output that is not a letter (a PAS bundle).
 """
 
 from __future__ import annotations
@@ -354,18 +355,28 @@ def record(outputs: Iterable[Output], inputs: Inputs, *, command: str, kind: Let
 
     All or nothing: an output the audit log cannot record is not left behind.
     """
+    _write_and_log([(o.path, o.data) for o in outputs], inputs, command, kind.value, signer)
+
+
+def record_export(path: Path, data: bytes, inputs: Inputs, *, command: str, kind: str) -> None:
+    """Write one output that is not a letter (e.g. a PAS request bundle) the way a letter is
+    written: atomically, 0600, with its audit event (``kind`` names what it is)."""
+    _write_and_log([(Path(path), data)], inputs, command, kind, None)
+
+
+def _write_and_log(files: list[tuple[Path, bytes]], inputs: Inputs, command: str, kind: str,
+                   signer: str | None) -> None:
     from coverage.audit import log_location, new_event, record_many
     from coverage.files import sha256_bytes, sha256_file, write_atomic
 
-    outputs = list(outputs)
     case_hash = sha256_file(Path(inputs.case_file))
     written: list[Path] = []
     try:
-        for output in outputs:
-            write_atomic(output.path, output.data)
-            written.append(output.path)
-        events = [new_event(command, kind.value, case_hash, sha256_bytes(o.data), signer)
-                  for o in outputs]
+        for path, data in files:
+            write_atomic(path, data)
+            written.append(path)
+        events = [new_event(command, kind, case_hash, sha256_bytes(data), signer)
+                  for _, data in files]
         record_many(log_location(inputs.practice, inputs.practice_file), events)
     except BaseException:
         for path in written:
