@@ -116,6 +116,8 @@ def secure_headers(response: Response) -> Response:
 def route_template(request: Request) -> str:
     """The matched route's template (``/cases/{key:path}``), never the path itself."""
     route = request.scope.get("route")
+    if route is None and request.url.path.startswith(PUBLIC_PREFIXES):
+        return "/static/{file}"
     return getattr(route, "path", None) or "(no route)"
 
 

@@ -1,0 +1,437 @@
+"""The web workspace through FastAPI's TestClient: the guard (token, session, Host, CSRF,
+headers, log), every route, the live review beside its field, saving with comments kept and
+conflicts caught, and letters drafted through the pipeline into the audit log."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from coverage.audit import events
+from coverage.case import Case
+from coverage.web.app import create_app
+from coverage.web.schema_form import NOT_ON_FORM, field_id
+from coverage.web.security import CSP, Gate
+from coverage.workspace import Workspace
+from tests.web_support import TODAY, form_fields, make_workspace
+
+HOST = "127.0.0.1:8750"
+
+
+@pytest.fixture
+def clinic(tmp_path: Path, examples_dir: Path) -> Path:
+    return make_workspace(tmp_path / "clinic", examples_dir)
+
+
+@pytest.fixture
+def gate() -> Gate:
+    return Gate({HOST})
+
+
+@pytest.fixture
+def anonymous(clinic: Path, gate: Gate) -> TestClient:
+    app = create_app(Workspace(clinic), gate, today=lambda: date.fromisoformat(TODAY))
+    return TestClient(app, base_url=f"http://{HOST}")
+
+
+@pytest.fixture
+def client(anonymous: TestClient, gate: Gate) -> TestClient:
+    assert anonymous.get(f"/open?token={gate.token}").status_code == 200
+    return anonymous
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="_csrf" value="([^"]+)"', html)[1]
+
+
+def opened(client: TestClient, key: str = "crps-1.yaml") -> tuple[str, dict[str, list[str]]]:
+    page = client.get(f"/case/{key}")
+    assert page.status_code == 200
+    return page.text, form_fields(page.text)
+
+
+# --------------------------------------------------------------------------- the guard
+
+ROUTES = [("GET", "/"), ("GET", "/cases/new"), ("POST", "/cases/new"),
+          ("GET", "/case/crps-1.yaml"), ("POST", "/review/crps-1.yaml"),
+          ("POST", "/rows/crps-1.yaml"), ("POST", "/save/crps-1.yaml"),
+          ("POST", "/letter/crps-1.yaml"), ("GET", "/letter-file/pdf/crps-1.yaml"),
+          ("GET", "/codes?q=crps")]
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_route_is_403_without_a_session(anonymous: TestClient, method: str,
+                                              path: str) -> None:
+    response = anonymous.request(method, path)
+    assert response.status_code == 403
+    assert "Open the workspace with the link" in response.text
+    assert "RPC-2026" not in response.text
+
+
+def test_the_token_opens_one_session_with_a_strict_http_only_cookie(anonymous: TestClient,
+                                                                    gate: Gate) -> None:
+    response = anonymous.get(f"/open?token={gate.token}", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+    assert anonymous.get("/").status_code == 200
+    other = TestClient(anonymous.app, base_url=f"http://{HOST}")
+    assert other.get(f"/open?token={gate.token}").status_code == 403  # spent
+    assert other.get("/").status_code == 403
+
+
+def test_a_wrong_token_is_refused(anonymous: TestClient, gate: Gate) -> None:
+    assert anonymous.get("/open?token=not-the-token").status_code == 403
+    assert anonymous.get("/").status_code == 403
+    assert anonymous.get(f"/open?token={gate.token}").status_code == 200  # still unspent
+
+
+@pytest.mark.parametrize("host", ["evil.example:8750", "127.0.0.1:9999", "attacker.test"])
+def test_requests_for_another_host_are_refused(client: TestClient, host: str) -> None:
+    response = client.get("/", headers={"Host": host})
+    assert response.status_code == 403
+    assert "RPC-2026" not in response.text
+
+
+def test_a_post_without_the_csrf_token_is_refused(client: TestClient, clinic: Path) -> None:
+    before = (clinic / "cases" / "crps-1.yaml").read_bytes()
+    _, fields = opened(client)
+    fields["_csrf"] = ["forged"]
+    assert client.post("/save/crps-1.yaml", data=fields).status_code == 403
+    del fields["_csrf"]
+    assert client.post("/save/crps-1.yaml", data=fields).status_code == 403
+    assert client.post("/cases/new", data={"condition": "crps", "case_id": "X1"}
+                       ).status_code == 403
+    assert (clinic / "cases" / "crps-1.yaml").read_bytes() == before
+    assert not (clinic / "cases" / "X1.yaml").exists()
+
+
+def test_a_post_from_another_origin_is_refused(client: TestClient) -> None:
+    _, fields = opened(client)
+    response = client.post("/review/crps-1.yaml", data=fields,
+                           headers={"Origin": "http://evil.example"})
+    assert response.status_code == 403
+    ours = client.post("/review/crps-1.yaml", data=fields, headers={"Origin": f"http://{HOST}"})
+    assert ours.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/case/crps-1.yaml", "/cases/new", "/static/app.css"])
+def test_pages_are_no_store_under_a_strict_csp(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-security-policy"] == CSP
+    assert "frame-ancestors 'none'" in CSP and "unsafe-inline" not in CSP
+    assert "unsafe-eval" not in CSP
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:
+    for path in ("/", "/case/crps-1.yaml", "/cases/new"):
+        html = client.get(path).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
+        assert "<style" not in html and " style=" not in html and "hx-on" not in html, path
+        assert '"allowEval": false' in html and '"includeIndicatorStyles": false' in html
+
+
+def test_the_log_has_route_templates_and_no_patient_data(
+        client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ketamine_letters.web")
+    client.get("/case/crps-1.yaml")
+    client.get("/?q=XJH884512307")
+    client.get("/codes?q=crps")
+    lines = [r.getMessage() for r in caplog.records if r.name == "ketamine_letters.web"]
+    assert any(line.startswith("GET /case/{key:path} 200 ") for line in lines)
+    assert any(line.startswith("GET / 200 ") for line in lines)
+    text = "\n".join(lines)
+    for secret in ("crps-1", "XJH884512307", "q=", "RPC-2026", "crps"):
+        assert secret not in text
+
+
+def test_help_does_not_import_the_web_stack(repo_root: Path) -> None:
+    probe = ("import sys, cli; "
+             "print(any(m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette') "
+             "or m.startswith('coverage.web') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=repo_root, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- worklist
+
+
+def status_of(html: str, case_id: str) -> str:
+    row = re.search(rf">{re.escape(case_id)}</a>.*?</tr>", html, re.S)[0]
+    return re.search(r'class="badge s-\w+">([^<]+)<', row)[1]
+
+
+def test_the_worklist_shows_each_case_with_its_status_and_deadline(client: TestClient) -> None:
+    html = client.get("/").text
+    assert "5 cases" in html
+    assert status_of(html, "RPC-2026-0412") == "Ready"
+    assert status_of(html, "RPC-2026-0495") == "Blocked"
+    urgent = re.search(r">RPC-2026-0412-A8</a>.*?</tr>", html, re.S)[0]
+    assert "Appeal" in urgent and re.search(r"\d{4}-\d{2}-\d{2}", urgent)
+    order = re.findall(r'<a href="/case/([^"]+)">', html)
+    assert order.index("external-review-urgent.yaml") < order.index("experimental.yaml")
+    assert order.index("experimental.yaml") < order.index("crps-1.yaml")
+
+
+def test_the_worklist_searches_case_and_member_ids_and_filters_by_status(
+        client: TestClient) -> None:
+    assert "1 case shown" in client.get("/?q=0495").text
+    by_member = client.get("/?q=xjh884512307").text  # the CRPS examples share a member
+    assert "RPC-2026-0412" in by_member and "RPC-2026-0495" not in by_member
+    blocked = client.get("/?status=blocked").text
+    assert "1 case shown" in blocked and "RPC-2026-0495" in blocked
+    fragment = client.get("/?q=0495", headers={"HX-Request": "true"}).text
+    assert fragment.startswith('<div id="rows">') and "<html" not in fragment
+
+
+def test_a_draft_letter_and_a_signed_letter_show_in_the_status(client: TestClient,
+                                                               clinic: Path) -> None:
+    assert status_of(client.get("/").text, "RPC-2026-0412") == "Ready"
+    (clinic / "letters").mkdir()
+    (clinic / "letters" / "RPC-2026-0412-lmn.pdf").write_bytes(b"%PDF")
+    assert status_of(client.get("/").text, "RPC-2026-0412") == "Letter drafted"
+    (clinic / "signed").mkdir()
+    (clinic / "signed" / "RPC-2026-0412-lmn.pdf").write_bytes(b"%PDF")
+    assert status_of(client.get("/").text, "RPC-2026-0412") == "Signed"
+
+
+def test_status_is_cached_against_the_file_hash(client: TestClient, clinic: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import coverage.web.worklist as worklist
+
+    client.get("/")
+    calls: list[str] = []
+    real = worklist.assess
+    monkeypatch.setattr(worklist, "assess", lambda *a: calls.append(a[1]) or real(*a))
+    client.get("/")
+    assert calls == []
+    path = clinic / "cases" / "crps-1.yaml"
+    path.write_text(path.read_text().replace("code: G90.521", "code: G90.5"))
+    html = client.get("/").text
+    assert [Path(c).name for c in calls] == ["crps-1.yaml"]
+    assert status_of(html, "RPC-2026-0412") == "Blocked"
+
+
+# --------------------------------------------------------------------------- case form
+
+
+def test_the_form_has_every_field_of_the_schema_with_its_description(
+        client: TestClient) -> None:
+    html, fields = opened(client)
+    for name in Case.model_fields:
+        if name not in NOT_ON_FORM:
+            assert f'id="{field_id(name)}"' in html, name
+    assert "date printed on the letter; today when left out" in html  # a description
+    assert fields["patient.name.given"] == ["Maria"]
+    assert fields["diagnoses[0].code"] == ["G90.521"]
+    assert fields["prior_therapies[1].agent"] == ["gabapentin"]
+    assert 'type="date"' in html and 'name="patient.date_of_birth"' in html
+    assert re.search(r'<label for="f-patient-member_id">', html)
+
+
+def test_live_review_puts_a_blocking_finding_beside_its_field(client: TestClient) -> None:
+    from coverage.pipeline import load_inputs, review
+    from tests.conftest import EXAMPLES
+
+    _, fields = opened(client)
+    fields["diagnoses[0].code"] = ["G90.5"]
+    response = client.post("/review/crps-1.yaml", data=fields)
+    assert response.status_code == 200
+    slot = re.search(r'<div id="m-diagnoses-0-code" class="msgs" hx-swap-oob="true">(.*?)</div>',
+                     response.text, re.S)[1]
+    assert "BLOCKING" in slot and "ICD_NOT_BILLABLE" in slot
+    # the same words as `check`
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "crps-1.yaml").read_text())
+    data["diagnoses"][0]["code"] = "G90.5"
+    path = client.app.state.ctx.ws.cases / "g905.yaml"
+    path.write_text(yaml.safe_dump(data))
+    inputs = load_inputs(path)
+    finding = next(f for f in review(inputs, date.fromisoformat(TODAY)).findings
+                   if f.code == "ICD_NOT_BILLABLE")
+    assert finding.field == "diagnoses[0].code"
+    assert finding.message.replace("'", "&#39;") in slot
+    assert '<div id="m-plan-minutes_per_infusion" class="msgs" hx-swap-oob="true"></div>' in (
+        response.text)
+
+
+def test_live_review_names_input_problems_beside_their_fields(client: TestClient) -> None:
+    _, fields = opened(client)
+    fields["patient.weight_kg"] = ["68 kg"]
+    fields["plan.minutes_per_infusion"] = [""]
+    text = client.post("/review/crps-1.yaml", data=fields).text
+    assert re.search(r'id="m-patient-weight_kg"[^>]*><p class="msg blocking">.*?must be a '
+                     r'number', text)
+    assert re.search(r'id="m-plan-minutes_per_infusion"[^>]*><p class="msg blocking">.*?'
+                     r'required field is missing', text)
+    assert "Needs information" in text
+
+
+def test_rows_are_added_and_removed_without_saving(client: TestClient, clinic: Path) -> None:
+    before = (clinic / "cases" / "crps-1.yaml").read_bytes()
+    _, fields = opened(client)
+    added = client.post("/rows/crps-1.yaml", data={**fields, "_row": ["add:diagnoses"]})
+    assert added.headers["hx-trigger"] == "case-changed"
+    assert 'name="diagnoses[2].code"' in added.text
+    removed = client.post("/rows/crps-1.yaml", data={**fields, "_row": ["remove:diagnoses[0]"]})
+    after = form_fields(f'<form id="case-form">{removed.text}</form>')
+    assert after["diagnoses[0].code"] == ["G89.29"] and "diagnoses[1].code" not in after
+    nested = client.post("/rows/crps-1.yaml", data={**fields, "_row": ["add:pain.scores"]})
+    assert 'name="pain.scores[3].nrs"' in nested.text
+    assert (clinic / "cases" / "crps-1.yaml").read_bytes() == before
+
+
+def test_saving_an_unchanged_form_leaves_the_file_byte_for_byte(client: TestClient,
+                                                                clinic: Path) -> None:
+    path = clinic / "cases" / "crps-1.yaml"
+    before = path.read_bytes()
+    _, fields = opened(client)
+    response = client.post("/save/crps-1.yaml", data=fields, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/case/crps-1.yaml?saved=1"
+    assert path.read_bytes() == before
+
+
+def test_an_edit_keeps_the_comments_and_changes_only_its_field(client: TestClient,
+                                                               clinic: Path) -> None:
+    path = clinic / "cases" / "crps-1.yaml"
+    path.write_text(path.read_text().replace("  weight_kg: 68\n",
+                                             "  weight_kg: 68   # weighed 2026-11-04\n"))
+    before = path.read_text()
+    _, fields = opened(client)
+    fields["plan.minutes_per_infusion"] = ["45"]
+    fields["coverage.payer_fax"] = [""]  # emptied: the line goes
+    assert client.post("/save/crps-1.yaml", data=fields).status_code == 200
+    after = path.read_text()
+    assert "# Letter of medical necessity: CRPS type I" in after
+    assert "weight_kg: 68   # weighed 2026-11-04" in after
+    assert "minutes_per_infusion: 45" in after and "payer_fax" not in after
+    changed = [line for line in before.splitlines() if line not in after.splitlines()]
+    assert len(changed) == 2, changed
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_conflicting_save_keeps_both_versions_and_overwrites_nothing(
+        client: TestClient, clinic: Path) -> None:
+    path = clinic / "cases" / "crps-1.yaml"
+    _, fields = opened(client)
+    theirs = path.read_text().replace("weight_kg: 68", "weight_kg: 70")
+    path.write_text(theirs)  # the CLI or an editor saved meanwhile
+    fields["plan.minutes_per_infusion"] = ["45"]
+    response = client.post("/save/crps-1.yaml", data=fields)
+    assert response.status_code == 409
+    assert "this file changed since you opened it" in response.text
+    assert path.read_text() == theirs
+    assert "weight_kg: 70" in response.text and "minutes_per_infusion: 45" in response.text
+    kept = list((clinic / ".ketamine-letters" / "web" / "unsaved").glob("crps-1-*.yaml"))
+    assert len(kept) == 1 and "minutes_per_infusion: 45" in kept[0].read_text()
+    assert "weight_kg: 68" in kept[0].read_text()  # the whole form, as it was typed
+    again = form_fields(response.text)  # the form now carries the new hash: save again
+    assert again["plan.minutes_per_infusion"] == ["45"]
+    assert client.post("/save/crps-1.yaml", data=again).status_code == 200
+    assert "minutes_per_infusion: 45" in path.read_text()
+
+
+def test_unknown_and_outside_case_paths_are_404(client: TestClient) -> None:
+    for key in ("nope.yaml", "../practice.yaml", "..%2Fpractice.yaml", "/etc/passwd"):
+        assert client.get(f"/case/{key}").status_code == 404, key
+
+
+def test_a_case_file_that_is_not_yaml_is_explained(client: TestClient, clinic: Path) -> None:
+    (clinic / "cases" / "broken.yaml").write_text("case_id: [unclosed\n")
+    response = client.get("/case/broken.yaml")
+    assert response.status_code == 400 and "cannot be shown as a form" in response.text
+    assert "Needs information" in client.get("/").text
+
+
+# --------------------------------------------------------------------------- new case, codes
+
+
+def test_a_new_case_from_a_condition_is_the_starter_file(client: TestClient,
+                                                         clinic: Path) -> None:
+    csrf = csrf_of(client.get("/cases/new").text)
+    response = client.post("/cases/new", data={"_csrf": csrf, "condition": "crps",
+                                                "case_id": "NEW-1"}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/case/NEW-1.yaml"
+    text = (clinic / "cases" / "NEW-1.yaml").read_text()
+    assert text.startswith("# Case file for ketamine-letters.")
+    assert "case_id: NEW-1" in text and "G90.521" in text
+    page = client.get("/case/NEW-1.yaml").text
+    assert "still a placeholder" in page and "Needs information" in page
+    again = client.post("/cases/new", data={"_csrf": csrf, "condition": "crps",
+                                             "case_id": "NEW-1"})
+    assert again.status_code == 400 and "already exists" in again.text
+    bad = client.post("/cases/new", data={"_csrf": csrf, "condition": "crps",
+                                           "case_id": "../x"})
+    assert bad.status_code == 400 and not (clinic / "x.yaml").exists()
+
+
+def test_code_search_offers_billable_codes_only(client: TestClient) -> None:
+    words = client.get("/codes?q=crps").text
+    assert "G90.521" in words and "Complex regional pain syndrome" in words
+    by_code = client.get("/codes", params={"field": "diagnoses[0].code",
+                                           "diagnoses[0].code": "G90.5"}).text
+    assert 'data-code="G90.511"' in by_code and 'data-target="f-diagnoses-0-code"' in by_code
+    assert 'data-code="G90.5"' not in by_code and 'data-code="G90.52"' not in by_code
+    assert "No billable code" in client.get("/codes?q=zzzzqq").text
+
+
+# --------------------------------------------------------------------------- letters
+
+
+def test_a_draft_letter_is_recorded_and_served(client: TestClient, clinic: Path,
+                                               audit_log: Path) -> None:
+    from pypdf import PdfReader
+
+    csrf = csrf_of(client.get("/case/crps-1.yaml").text)
+    response = client.post("/letter/crps-1.yaml", data={"_csrf": csrf, "deliver": "open-pdf"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/letter-file/pdf/crps-1.yaml"
+    served = client.get(response.headers["location"])
+    assert served.headers["content-type"] == "application/pdf"
+    assert served.headers["content-disposition"].startswith("inline")
+    written = clinic / "letters" / "RPC-2026-0412-lmn.pdf"
+    assert served.content == written.read_bytes()
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(served.content)).pages)
+    assert "Maria Alvarez" in text and "G90.521" in text
+    assert [e.command for e in events(audit_log)] == ["web lmn"]
+    download = client.get("/letter-file/pdf/crps-1.yaml?download=1")
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert status_of(client.get("/").text, "RPC-2026-0412") == "Letter drafted"
+
+
+def test_a_word_copy_downloads(client: TestClient, clinic: Path) -> None:
+    import docx
+
+    csrf = csrf_of(client.get("/case/experimental.yaml").text)
+    response = client.post("/letter/experimental.yaml",
+                           data={"_csrf": csrf, "deliver": "download-docx"})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="RPC-2026-0412-A2-appeal.docx"')
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(response.content)).paragraphs)
+    assert "Maria Alvarez" in text
+
+
+def test_a_blocked_case_gets_no_letter(client: TestClient, clinic: Path,
+                                       audit_log: Path) -> None:
+    csrf = csrf_of(client.get("/case/blocked-oral-route.yaml").text)
+    response = client.post("/letter/blocked-oral-route.yaml",
+                           data={"_csrf": csrf, "deliver": "open-pdf"})
+    assert response.status_code == 409 and "BLOCKING" in response.text
+    assert not (clinic / "letters").exists() or not any((clinic / "letters").iterdir())
+    assert client.get("/letter-file/pdf/blocked-oral-route.yaml").status_code == 404
