@@ -47,6 +47,7 @@ class Widget:
     required: bool
     description: str
     choices: tuple[str, ...] = ()
+    default: str = ""  # what an empty input means (the schema's default), shown on selects
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,14 @@ def _node(name: str, info: FieldInfo) -> Node:
         return Widget(name, label, "lines", required, description or "one a line")
     if isinstance(bare, type) and issubclass(bare, BaseModel):
         return Section(name, label, required, description, model_nodes(bare))
+    default = info.default
     if isinstance(bare, type) and issubclass(bare, Enum):
         return Widget(name, label, "select", required, description,
-                      tuple(m.value for m in bare))
+                      tuple(m.value for m in bare),
+                      default.value.replace("_", " ") if isinstance(default, Enum) else "")
     if bare is bool:
-        return Widget(name, label, "boolean", required, description)
+        return Widget(name, label, "boolean", required, description,
+                      default=("yes" if default else "no") if isinstance(default, bool) else "")
     if bare is date:
         return Widget(name, label, "date", required, description)
     if bare is int:

@@ -11,6 +11,7 @@ the version that could not be saved is kept in the state folder, so nothing type
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from coverage.batch.discover import find_case_files
 from coverage.errors import InputError, OutputError
 from coverage.files import PRIVATE_MODE, write_atomic
+from coverage.settings import CASE_SUFFIXES, PRACTICE_NAMES
 from coverage.starter import STARTER_CONDITIONS, starter_case
 from coverage.workspace import Workspace
 from coverage.yaml_files import dump_roundtrip, load_roundtrip, write_case_file
@@ -58,17 +59,46 @@ def digest(data: bytes) -> str:
 
 
 def case_files(ws: Workspace) -> list[CaseFile]:
-    if not ws.cases.is_dir():
-        return []
-    return [CaseFile(key, path) for key, path in find_case_files(ws.cases)]
+    """Every case file under ``cases/``, by the batch's rules (``batch.discover``: no hidden
+    files or folders, no practice profile, case suffixes only), sorted by key; a directory
+    scan without resolving each path, since the worklist lists the folder on every visit."""
+    found: list[CaseFile] = []
+
+    def scan(folder: Path, prefix: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                scan(Path(entry.path), f"{prefix}{entry.name}/")
+            elif (Path(entry.name).suffix.lower() in CASE_SUFFIXES
+                  and entry.name.lower() not in PRACTICE_NAMES and entry.is_file()):
+                found.append(CaseFile(prefix + entry.name, Path(entry.path)))
+
+    scan(ws.cases, "")
+    return sorted(found, key=lambda c: c.key)
 
 
 def find(ws: Workspace, key: str) -> CaseFile | None:
-    """The case file a page names, if the scan of ``cases/`` found it."""
-    if not key or ".." in key.split("/") or key.startswith("/"):
+    """The case file a page names, if it is one the scan of ``cases/`` would list (a case
+    suffix, no hidden or practice file, no way out of the folder); no scan per request."""
+    parts = key.split("/")
+    if (not key or key.startswith("/") or any(p in ("", ".", "..") or p.startswith(".")
+                                              for p in parts)
+            or Path(key).suffix.lower() not in CASE_SUFFIXES
+            or parts[-1].lower() in PRACTICE_NAMES):
         return None
     path = ws.cases / key
-    return next((c for c in case_files(ws) if c.key == key), None) if path.is_file() else None
+    try:
+        inside = path.resolve().is_relative_to(ws.cases.resolve())
+    except OSError:
+        return None
+    if not inside or path.is_symlink() or not path.is_file():
+        return None
+    return CaseFile(key, path)
 
 
 def open_case(case: CaseFile) -> Opened:
