@@ -64,7 +64,7 @@ ROUTES = [("GET", "/"), ("GET", "/cases/new"), ("POST", "/cases/new"),
           ("GET", "/case/crps-1.yaml"), ("POST", "/review/crps-1.yaml"),
           ("POST", "/rows/crps-1.yaml"), ("POST", "/save/crps-1.yaml"),
           ("POST", "/letter/crps-1.yaml"), ("GET", "/letter-file/pdf/crps-1.yaml"),
-          ("GET", "/codes?q=crps")]
+          ("GET", "/codes?q=crps"), ("POST", "/cases/import-fhir"), ("POST", "/remittances")]
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
@@ -435,3 +435,53 @@ def test_a_blocked_case_gets_no_letter(client: TestClient, clinic: Path,
     assert response.status_code == 409 and "BLOCKING" in response.text
     assert not (clinic / "letters").exists() or not any((clinic / "letters").iterdir())
     assert client.get("/letter-file/pdf/blocked-oral-route.yaml").status_code == 404
+
+
+# --------------------------------------------------------------------------- uploads
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_fhir_record_becomes_a_case(client: TestClient, clinic: Path) -> None:
+    csrf = csrf_of(client.get("/cases/new").text)
+    record = (DATA / "fhir" / "crps-us-core.json").read_bytes()
+    response = client.post("/cases/import-fhir", data={"_csrf": csrf, "case_id": "FHIR-1"},
+                           files={"record": ("crps-us-core.json", record, "application/json")},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/case/FHIR-1.yaml"
+    text = (clinic / "cases" / "FHIR-1.yaml").read_text()
+    assert "file: crps-us-core.json" in text and "G90.5" in text
+    assert list((clinic / ".ketamine-letters" / "web" / "uploads").iterdir()) == []
+    assert client.get("/case/FHIR-1.yaml").status_code == 200
+    again = client.post("/cases/import-fhir", data={"_csrf": csrf, "case_id": "FHIR-1"},
+                        files={"record": ("crps-us-core.json", record, "application/json")})
+    assert again.status_code == 400 and "already exists" in again.text
+
+
+def test_an_oversized_upload_is_refused_with_a_message(
+        client: TestClient, clinic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import coverage.web.routes_imports as imports
+
+    monkeypatch.setattr(imports, "MAX_UPLOAD", 1000)
+    csrf = csrf_of(client.get("/cases/new").text)
+    response = client.post("/cases/import-fhir", data={"_csrf": csrf, "case_id": "BIG"},
+                           files={"record": ("big.json", b"{" + b" " * 5000 + b"}")})
+    assert response.status_code == 400 and "larger than" in response.text
+    assert not (clinic / "cases" / "BIG.yaml").exists()
+
+
+def test_remittances_write_denials_and_show_their_worklist(clinic: Path, gate: Gate) -> None:
+    app = create_app(Workspace(clinic), gate, today=lambda: date(2027, 1, 20))
+    client = TestClient(app, base_url=f"http://{HOST}")
+    client.get(f"/open?token={gate.token}")
+    path = clinic / "cases" / "crps-1.yaml"
+    path.write_text(re.sub(r"(?m)^letter_date:.*\n", "", path.read_text()))
+    csrf = csrf_of(client.get("/cases/new").text)
+    remit = (DATA / "x12" / "ketamine-denials.835").read_bytes()
+    response = client.post("/remittances", data={"_csrf": csrf},
+                           files=[("remits", ("ketamine-denials.835", remit, "text/plain"))])
+    assert response.status_code == 200
+    assert "denial written" in response.text and 'href="/case/crps-1.yaml"' in response.text
+    assert "denial:" in path.read_text() and "CHP2701150001" in path.read_text()
+    assert ">Appeal<" in client.get("/").text

@@ -111,9 +111,9 @@ def create_app(ws: Workspace, gate: Gate, today: Callable[[], date] = date.today
 
     app.mount("/static", StaticFiles(directory=str(Path(str(PACKAGE / "static")))),
               name="static")
-    from coverage.web import routes_cases, routes_letters, routes_worklist
+    from coverage.web import routes_cases, routes_imports, routes_letters, routes_worklist
 
-    for module in (routes_worklist, routes_cases, routes_letters):
+    for module in (routes_worklist, routes_imports, routes_cases, routes_letters):
         app.include_router(module.router)
     return app
 
