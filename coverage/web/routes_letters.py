@@ -50,8 +50,7 @@ def draft(request: Request, ctx: Ctx, key: str,
     except ReviewBlocked as exc:
         return ctx.page(request, "message.html", status_code=409,
                         title="No letter: fix these first",
-                        lines=[f"{f.severity.value}  {f.code}  {f.field}: {f.message}"
-                               for f in exc.findings], back=f"/case/{quote(key)}")
+                        findings=exc.findings, lines=exc.lines(), back=f"/case/{quote(key)}")
     target = letter_paths(ctx.ws, inputs.case.case_id, kind.value)[format]
     pipeline.record(pipeline.outputs_for(letter, {format: target}), inputs,
                     command=f"{COMMAND} {kind.value}", kind=kind)
