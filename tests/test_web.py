@@ -485,3 +485,12 @@ def test_remittances_write_denials_and_show_their_worklist(clinic: Path, gate: G
     assert "denial written" in response.text and 'href="/case/crps-1.yaml"' in response.text
     assert "denial:" in path.read_text() and "CHP2701150001" in path.read_text()
     assert ">Appeal<" in client.get("/").text
+
+
+def test_serve_refuses_a_folder_that_is_not_a_workspace(run_cli, tmp_path: Path) -> None:
+    result = run_cli("serve", tmp_path, "--port", "8799")
+    assert result.code == 2
+    assert "has no practice.yaml and no cases/ folder" in result.output
+    assert "Traceback" not in result.output
+    missing = run_cli("serve", tmp_path / "nowhere", "--port", "8799")
+    assert missing.code == 2 and "is not a folder" in missing.output
