@@ -172,7 +172,7 @@ def test_staff_create_fix_and_draft_a_crps_letter(server, browser, tmp_path: Pat
     page.get_by_role("link", name="New case").first.click()
     watched.check("new case")
     page.get_by_label("Condition").select_option("crps")
-    page.get_by_label("Case ID").fill("E2E-CRPS-1")
+    page.get_by_label("Case ID", exact=True).fill("E2E-CRPS-1")
     page.get_by_role("button", name="Create case").click()
     page.wait_for_url(re.compile(r"/case/E2E-CRPS-1\.yaml$"))
     assert "still a placeholder" in page.locator("#review").inner_text()
@@ -264,3 +264,34 @@ def test_a_conflict_shows_both_versions_and_no_page_is_open_without_the_link(
     assert response.status == 403
     assert stranger.goto(link).status == 403  # the link works once
     context.close()
+
+
+def test_the_other_pages_pass_axe(server, browser, examples_dir: Path) -> None:
+    """The refused letter, the remittance import and the 403 page."""
+    link, clinic = server
+    shutil.copy(examples_dir / "blocked-oral-route.yaml", clinic / "cases")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watched = Watched(context.new_page())
+    page = watched.page
+    page.goto(link)
+    page.goto(link.split("/open")[0] + "/case/blocked-oral-route.yaml")
+    page.get_by_role("button", name="Draft and download PDF").click()
+    page.get_by_role("heading", name="No letter: fix these first").wait_for()
+    assert "ROUTE_NOT_IV" in page.locator(".findings").inner_text()
+    watched.console.clear()  # the refusal's own 409 status, as for the conflict
+    watched.check("refused letter")
+
+    page.goto(link.split("/open")[0] + "/cases/new")
+    page.get_by_label("835 files").set_input_files(
+        str(Path(__file__).parent / "data" / "x12" / "ketamine-denials.835"))
+    page.get_by_role("button", name="Import remittances").click()
+    page.get_by_role("heading", name="Remittances imported").wait_for()
+    assert "remittance file(s)" in page.locator("main").inner_text()
+    watched.check("remittances")
+    context.close()
+
+    stranger = Watched(browser.new_context(viewport={"width": 1280, "height": 800}).new_page())
+    assert stranger.page.goto(link.split("/open")[0] + "/").status == 403
+    assert stranger.page.get_by_role("heading", name="Not allowed").is_visible()
+    stranger.console.clear()  # the page's own 403 status
+    stranger.check("forbidden")
