@@ -83,6 +83,8 @@ def test_the_token_opens_one_session_with_a_strict_http_only_cookie(anonymous: T
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert anonymous.get("/").status_code == 200
+    again = anonymous.get(f"/open?token={gate.token}", follow_redirects=False)
+    assert again.status_code == 303 and "set-cookie" not in again.headers  # same session
     other = TestClient(anonymous.app, base_url=f"http://{HOST}")
     assert other.get(f"/open?token={gate.token}").status_code == 403  # spent
     assert other.get("/").status_code == 403

@@ -27,7 +27,10 @@ CONDITION_NAMES = {
 
 @router.get(OPEN_PATH)
 def open_workspace(request: Request, ctx: Ctx, token: str = "") -> Response:
-    """The one-time token for a session cookie; the token is spent."""
+    """The one-time token for a session cookie; the token is spent. A browser that already
+    has a session (the link clicked twice) goes to the worklist."""
+    if ctx.gate.session(request.cookies.get(SESSION_COOKIE)) is not None:
+        return RedirectResponse("/", status_code=303)
     session_id = ctx.gate.exchange(token)
     if session_id is None:
         return ctx.page(request, "forbidden.html", status_code=403, message=(
