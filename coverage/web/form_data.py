@@ -105,9 +105,17 @@ def case_data(items: Iterable[tuple[str, str]]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- merge
 
 
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value).strip()
+
+
 def _same(old: Any, new: Any) -> bool:
+    """The same value, however the file spelled it: a quoted date ('2026-11-23') or a number
+    where text is expected (member_id: 1234567) is kept as written when the form agrees."""
     if isinstance(old, bool) or isinstance(new, bool):
         return old is new
+    if isinstance(old, str | int | float | date) and isinstance(new, str) != isinstance(old, str):
+        return _text(old) == _text(new)
     if isinstance(old, int | float) and isinstance(new, int | float):
         return old == new
     if isinstance(old, date) and isinstance(new, date):
@@ -136,7 +144,7 @@ def merge_into(doc: Any, new: dict[str, Any], nodes: tuple[Node, ...] | None = N
     for node in nodes:
         key = node.name
         if key not in new:
-            if key in doc:
+            if key in doc and doc[key] not in (None, "", [], {}):  # `x: null` stays as written
                 del doc[key]
             continue
         value, old = new[key], doc.get(key)
