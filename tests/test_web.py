@@ -532,3 +532,19 @@ def test_every_example_survives_the_form_unchanged(clinic: Path, gate: Gate,
 
 def shutil_copy(source: Path, target: Path) -> None:
     target.write_bytes(source.read_bytes())
+
+
+def test_an_appeal_shows_its_filing_deadline_in_the_review(client: TestClient) -> None:
+    html = client.get("/case/experimental.yaml").text
+    review = html[html.index('<div id="review"'):]
+    assert "Appeal of a denial" in review
+    assert re.search(r"<dt>Filing deadline</dt><dd>\d{4}-\d{2}-\d{2} \(\d+ days left", review)
+
+
+def test_a_symbolic_link_in_cases_is_neither_listed_nor_opened(client: TestClient,
+                                                             clinic: Path) -> None:
+    outside = clinic.parent / "elsewhere.yaml"
+    outside.write_text((clinic / "cases" / "crps-1.yaml").read_text())
+    (clinic / "cases" / "link.yaml").symlink_to(outside)
+    assert "link.yaml" not in client.get("/").text
+    assert client.get("/case/link.yaml").status_code == 404

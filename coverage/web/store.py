@@ -60,8 +60,9 @@ def digest(data: bytes) -> str:
 
 def case_files(ws: Workspace) -> list[CaseFile]:
     """Every case file under ``cases/``, by the batch's rules (``batch.discover``: no hidden
-    files or folders, no practice profile, case suffixes only), sorted by key; a directory
-    scan without resolving each path, since the worklist lists the folder on every visit."""
+    files or folders, no practice profile, case suffixes only; and here no symbolic links, so
+    that nothing the page edits lies outside the folder), sorted by key; a directory scan
+    without resolving each path, since the worklist lists the folder on every visit."""
     found: list[CaseFile] = []
 
     def scan(folder: Path, prefix: str) -> None:
@@ -75,7 +76,8 @@ def case_files(ws: Workspace) -> list[CaseFile]:
             if entry.is_dir(follow_symlinks=False):
                 scan(Path(entry.path), f"{prefix}{entry.name}/")
             elif (Path(entry.name).suffix.lower() in CASE_SUFFIXES
-                  and entry.name.lower() not in PRACTICE_NAMES and entry.is_file()):
+                  and entry.name.lower() not in PRACTICE_NAMES
+                  and entry.is_file(follow_symlinks=False)):  # as find() accepts them
                 found.append(CaseFile(prefix + entry.name, Path(entry.path)))
 
     scan(ws.cases, "")
