@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coverage.errors import InputError
 from coverage.workspace import Workspace
+
+if TYPE_CHECKING:
+    from coverage.web.worklist import Worklist
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8750
@@ -38,6 +44,15 @@ def hosts_for(port: int) -> set[str]:
     return {f"{LOOPBACK}:{port}", f"localhost:{port}"}
 
 
+def _warm_up(worklist: Worklist) -> None:
+    """Review every case once while staff open the link, so the first worklist is quick; a
+    failure here is shown by the worklist itself, not printed with a case's name."""
+    try:
+        worklist.rows(date.today())
+    except Exception:  # the page reports it on the first visit
+        return
+
+
 def serve(folder: Path, port: int = DEFAULT_PORT) -> None:
     import uvicorn
 
@@ -52,6 +67,8 @@ def serve(folder: Path, port: int = DEFAULT_PORT) -> None:
     web_log = logging.getLogger("ketamine_letters.web")
     web_log.addHandler(handler)
     web_log.setLevel(logging.INFO)
+    threading.Thread(target=_warm_up, args=(app.state.ctx.worklist,), name="worklist-warm-up",
+                     daemon=True).start()
     print(f"ketamine-letters workspace for {ws.root}", flush=True)
     print(f"Open this link in your browser (it works once):\n"
           f"  http://{LOOPBACK}:{port}{OPEN_PATH}?token={gate.token}\n"
