@@ -411,6 +411,8 @@ def test_a_draft_letter_is_recorded_and_served(client: TestClient, clinic: Path,
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(served.content)).pages)
     assert "Maria Alvarez" in text and "G90.521" in text
     assert [e.command for e in events(audit_log)] == ["web lmn"]
+    assert 'href="/letter-file/pdf/crps-1.yaml?download=1">RPC-2026-0412-lmn.pdf</a>' in (
+        client.get("/case/crps-1.yaml").text)
     download = client.get("/letter-file/pdf/crps-1.yaml?download=1")
     assert download.headers["content-disposition"].startswith("attachment")
     assert status_of(client.get("/").text, "RPC-2026-0412") == "Letter drafted"

@@ -16,6 +16,7 @@ from coverage.web.schema_form import case_form
 from coverage.web.security import require_csrf
 from coverage.web.store import CaseFile, Conflict, find, open_case, save_case
 from coverage.web.view import place
+from coverage.web.worklist import letter_paths
 from coverage.yaml_files import load_yaml
 
 router = APIRouter()
@@ -24,7 +25,7 @@ HASH_FIELD = "_hash"
 ROW_FIELD = "_row"
 
 
-def _case(ctx: Context, key: str) -> CaseFile:
+def case_or_404(ctx: Context, key: str) -> CaseFile:
     found = find(ctx.ws, key)
     if found is None:
         raise HTTPException(404, "No such case file in this folder.")
@@ -52,14 +53,18 @@ def _assess(ctx: Context, case: CaseFile, data: Any) -> Readiness:
 def _form_page(ctx: Context, request: Request, case: CaseFile, data: Any, digest: str,
                status_code: int = 200, **extra: Any) -> Response:
     readiness = _assess(ctx, case, data)
+    drafts = {}
+    if readiness.case_id and readiness.kind:
+        paths = letter_paths(ctx.ws, readiness.case_id, readiness.kind.value)
+        drafts = {fmt: paths[fmt].name for fmt in ("pdf", "docx") if paths[fmt].is_file()}
     return ctx.page(request, "case.html", status_code=status_code, case=case, data=data,
                     digest=digest, nodes=case_form(), readiness=readiness,
-                    placed=place(readiness, data), **extra)
+                    placed=place(readiness, data), drafts=drafts, **extra)
 
 
 @router.get("/case/{key:path}")
 def case_page(request: Request, ctx: Ctx, key: str, saved: int = 0) -> Response:
-    case = _case(ctx, key)
+    case = case_or_404(ctx, key)
     opened = open_case(case)
     try:
         data = load_yaml(opened.text, str(case.path))
@@ -74,7 +79,7 @@ def case_page(request: Request, ctx: Ctx, key: str, saved: int = 0) -> Response:
 async def live_review(request: Request, ctx: Ctx, key: str) -> Response:
     """The readiness review of what the form holds now (not saved): the findings panel, and
     each field's messages swapped in beside it."""
-    case = _case(ctx, key)
+    case = case_or_404(ctx, key)
     fields, _ = await _posted(request)
     data = case_data(fields)
     readiness = _assess(ctx, case, data)
@@ -85,7 +90,7 @@ async def live_review(request: Request, ctx: Ctx, key: str) -> Response:
 @router.post("/rows/{key:path}", dependencies=[Depends(require_csrf)])
 async def edit_table(request: Request, ctx: Ctx, key: str) -> Response:
     """Add or remove a table row: the form's fields again, from what was typed (not saved)."""
-    case = _case(ctx, key)
+    case = case_or_404(ctx, key)
     fields, own = await _posted(request)
     data = edit_rows(case_data(fields), own.get(ROW_FIELD, ""))
     readiness = _assess(ctx, case, data)
@@ -98,7 +103,7 @@ async def edit_table(request: Request, ctx: Ctx, key: str) -> Response:
 @router.post("/save/{key:path}", dependencies=[Depends(require_csrf)])
 async def save(request: Request, ctx: Ctx, key: str) -> Response:
     """Write the form into the file, keeping its comments; refuse if it changed meanwhile."""
-    case = _case(ctx, key)
+    case = case_or_404(ctx, key)
     fields, own = await _posted(request)
     data = case_data(fields)
     try:

@@ -18,7 +18,7 @@ from coverage.errors import ReviewBlocked
 from coverage.renderers import FORMATS
 from coverage.web.app import Context, context
 from coverage.web.readiness import practice_file
-from coverage.web.routes_cases import _case
+from coverage.web.routes_cases import case_or_404
 from coverage.web.security import require_csrf
 from coverage.web.worklist import letter_paths
 
@@ -31,7 +31,7 @@ COMMAND = "web"  # the audit log's command for letters drafted in the browser
 
 
 def _inputs(ctx: Context, key: str) -> pipeline.Inputs:
-    case = _case(ctx, key)
+    case = case_or_404(ctx, key)
     return pipeline.load_inputs(case.path, practice_file(ctx.ws, case.path))
 
 
