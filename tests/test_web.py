@@ -550,3 +550,14 @@ def test_a_symbolic_link_in_cases_is_neither_listed_nor_opened(client: TestClien
     (clinic / "cases" / "link.yaml").symlink_to(outside)
     assert "link.yaml" not in client.get("/").text
     assert client.get("/case/link.yaml").status_code == 404
+
+
+def test_text_typed_in_decomposed_unicode_is_saved_composed(client: TestClient,
+                                                            clinic: Path) -> None:
+    import unicodedata
+
+    _, fields = opened(client)
+    fields["patient.name.family"] = [unicodedata.normalize("NFD", "Nguyễn")]
+    assert client.post("/save/crps-1.yaml", data=fields).status_code == 200
+    text = (clinic / "cases" / "crps-1.yaml").read_text()
+    assert "family: Nguyễn" in text and unicodedata.normalize("NFD", "Nguyễn") not in text

@@ -13,6 +13,7 @@ keeps its original spelling, quoting and comments; fields the form does not show
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -47,7 +48,7 @@ class Posted:
 
 def _scalar(widget: Widget, raw: str) -> Any:
     """A typed value, or None for an empty input; what does not parse stays text."""
-    text = raw.replace("\r\n", "\n").strip()
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n")).strip()  # as the loader
     if not text:
         return None
     if widget.kind == "date":
@@ -73,7 +74,8 @@ def _widget_value(widget: Widget, path: str, posted: Posted) -> Any:
     if widget.kind == "choices":
         return [v for v in posted.get_all(path) if v] or None
     if widget.kind == "lines":
-        lines = [line.strip() for line in posted.get(path).splitlines()]
+        lines = [unicodedata.normalize("NFC", line).strip()
+                 for line in posted.get(path).splitlines()]
         return [line for line in lines if line] or None
     return _scalar(widget, posted.get(path))
 
