@@ -8,6 +8,7 @@ posted values back into case data is :mod:`coverage.web.form_data`.
 
 from __future__ import annotations
 
+import re
 import types
 from dataclasses import dataclass
 from datetime import date
@@ -76,7 +77,8 @@ Node = Widget | Section | Table
 
 
 def humanize(name: str) -> str:
-    return LABELS.get(name) or name.replace("_", " ").capitalize()
+    """``member_id`` -> ``Member ID``; the labels above where that would read badly."""
+    return LABELS.get(name) or re.sub(r"\bid\b", "ID", name.replace("_", " ").capitalize())
 
 
 def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:

@@ -78,9 +78,15 @@ def place(readiness: Readiness, data: Any, nodes: tuple[Node, ...] | None = None
     return Placed(slots, by_slot, general)
 
 
+def rows_for(text: str, kind: str, width: int = 90) -> int:
+    """A text box tall enough for what it holds (about ``width`` characters a line), 2-10."""
+    lines = sum(1 + len(line) // width for line in text.split("\n"))
+    return max(2 if kind == "lines" else 3, min(10, lines))
+
+
 def node_kind(node: Node) -> str:
     return {Section: "section", Table: "table"}.get(type(node), "widget")
 
 
 TEMPLATE_HELPERS = {"shown": shown, "rows_of": rows_of, "section_of": section_of,
-                    "field_id": field_id, "node_kind": node_kind}
+                    "field_id": field_id, "node_kind": node_kind, "rows_for": rows_for}
