@@ -230,6 +230,10 @@ def test_code_search_picks_a_billable_code_with_the_keyboard(server, browser) ->
     expect(page.locator("#m-diagnoses-0-code")).to_contain_text("ICD_NOT_BILLABLE")
     pick = page.locator("#f-diagnoses-0-code-codes .code-pick", has_text="G90.521")
     pick.wait_for(timeout=10000)
+    page.keyboard.press("Tab")  # from the code field to the first result, with a visible ring
+    focused = page.evaluate("(() => { const e = document.activeElement; return "
+                            "[e.className, getComputedStyle(e).boxShadow]; })()")
+    assert focused[0] == "code-pick" and focused[1] not in ("", "none"), focused
     pick.focus()
     page.keyboard.press("Enter")
     assert code.input_value() == "G90.521"
