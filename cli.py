@@ -747,8 +747,8 @@ def import_835(
 
 @app.command(short_help="Web workspace for billing staff, on this computer only.")
 def serve(
-    folder: Annotated[Path, typer.Argument(help="The workspace folder (practice.yaml, "
-                                           "cases/).")] = Path("."),
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The workspace folder "
+                                           "(practice.yaml, cases/).")] = Path("."),
     port: Annotated[int, typer.Option("--port", min=1024, max=65535,
                                       help="Port on 127.0.0.1.")] = 8750,
 ) -> None:
