@@ -3,11 +3,17 @@ fields read back from the page the way a browser would post them."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 TODAY = "2026-11-25"
+HOST = "127.0.0.1:8750"  # the address the test gate serves
 
 
 def make_workspace(root: Path, examples: Path) -> Path:
@@ -73,3 +79,13 @@ def form_fields(html: str) -> dict[str, list[str]]:
     for name, value in parser.items:
         out.setdefault(name, []).append(value)
     return out
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="_csrf" value="([^"]+)"', html)[1]
+
+
+def opened(client: TestClient, key: str = "crps-1.yaml") -> tuple[str, dict[str, list[str]]]:
+    page = client.get(f"/case/{key}")
+    assert page.status_code == 200
+    return page.text, form_fields(page.text)

@@ -287,7 +287,7 @@ def test_the_other_pages_pass_axe(server, browser, examples_dir: Path) -> None:
 
     page.goto(link.split("/open")[0] + "/cases/new")
     page.get_by_label("835 files").set_input_files(
-        str(Path(__file__).parent / "data" / "x12" / "ketamine-denials.835"))
+        str(Path(__file__).parents[1] / "data" / "x12" / "ketamine-denials.835"))
     page.get_by_role("button", name="Import remittances").click()
     page.get_by_role("heading", name="Remittances imported").wait_for()
     assert "remittance file(s)" in page.locator("main").inner_text()
