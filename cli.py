@@ -787,6 +787,25 @@ def export_pas(
             typer.echo(line)
 
 
+@app.command(short_help="Web workspace for billing staff, on this computer only.")
+def serve(
+    folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The workspace folder "
+                                           "(practice.yaml, cases/).")] = Path("."),
+    port: Annotated[int, typer.Option("--port", min=1024, max=65535,
+                                      help="Port on 127.0.0.1.")] = 8750,
+) -> None:
+    """Open the case folder in the browser: worklist, case form with live review, letters.
+
+    Listens on 127.0.0.1 only and prints a link with a one-time token; stop with Ctrl-C.
+
+    Example: ketamine-letters serve clinic/
+    """
+    from coverage.web.server import serve as run_server
+
+    with reported_errors():
+        run_server(folder, port)
+
+
 @app.command(short_help="JSON Schema of the case file, for editors.")
 def schema() -> None:
     """Print the JSON Schema of the case file, for editors that validate YAML/JSON.

@@ -228,15 +228,19 @@ def unfilled_fields(data: Any) -> list[str]:
 
 def load_case(path: Path) -> Case:
     """Read and validate one case file; starter placeholders left in are named."""
-    data = read_data(path)
+    return case_from_data(read_data(path), str(path))
+
+
+def case_from_data(data: Any, file: str) -> Case:
+    """Validate case data read from a file (or posted by the web form) as ``load_case`` does."""
     unfilled = _placeholders(data)
     if unfilled:
         raise InputError(
-            [Problem(str(path), field, "still a placeholder; fill it in from the record")
+            [Problem(file, field, "still a placeholder; fill it in from the record")
              for field in unfilled]
         )
-    case = parse_model(Case, data, str(path))
-    _refuse_unprintable(case, str(path))
+    case = parse_model(Case, data, file)
+    _refuse_unprintable(case, file)
     return case
 
 
