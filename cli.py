@@ -273,7 +273,8 @@ def _write_letter(kind_name: str, case_file: Path, output: Path | None, practice
         letter = make_letter(inputs, day, kind, formats=formats, force=force,
                              templates=templates)
         outputs = outputs_for(letter, _targets(output, case_file, kind, formats))
-        record(outputs, inputs, command=kind.value, kind=kind)
+        record(outputs, inputs, command=kind.value, kind=kind,
+               protect=[("templates folder", templates)] if templates else ())
         for finding in letter.review.advisory:
             _err(f"  ADVISORY  {finding.code}  {finding.field}: {finding.message}")
         for out in outputs:
@@ -431,6 +432,7 @@ def sign(
     from coverage.kinds import LetterKind
     from coverage.pipeline import (
         PDF,
+        check_outputs,
         choose_kind,
         identity_file,
         load_inputs,
@@ -455,6 +457,8 @@ def sign(
         if not result.ok:  # before the password prompt: nothing to sign
             raise ReviewBlocked(inputs.case_file, result.blocking)
         identity_path = identity_file(inputs, p12)
+        protect = [("signing identity", identity_path)]
+        check_outputs([output], inputs, protect)  # before the password prompt
         now = datetime.now(UTC).replace(microsecond=0)
         identity = load_identity_file(identity_path, _password(f"Password for {identity_path}"),
                                       now=now)
@@ -462,7 +466,7 @@ def sign(
                              source=str(output))
         physician = inputs.physician
         record(outputs_for(letter, {PDF.name: output}), inputs, command="sign", kind=chosen,
-               signer=f"{physician.id} NPI {physician.npi}")
+               signer=f"{physician.id} NPI {physician.npi}", protect=protect)
         typer.echo(f"wrote {output} ({letter.pages} pages), signed by {identity.described} "
                    f"at {now:%Y-%m-%d %H:%M} UTC")
 

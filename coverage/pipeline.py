@@ -14,7 +14,8 @@ Stages, in order (no stage reaches back into an earlier one):
   neutral :class:`~coverage.document.Document` (``templating``) with its page furniture, and
   renders it in each format asked for (``renderers``);
 - :func:`sign_letter` signs the PDF (``signing``);
-- :func:`record` writes each output atomically (0600) and one audit event per output.
+- :func:`record` checks every output path, then writes each output atomically (0600) with
+  one audit event per output (nothing is replaced unless the audit log records it).
 """
 
 from __future__ import annotations
@@ -346,26 +347,80 @@ def default_output(case_file: Path, kind: LetterKind, fmt: Format) -> Path:
     return case_file.with_name(f"{case_file.stem}-{kind.value}{fmt.suffix}")
 
 
-def record(outputs: Iterable[Output], inputs: Inputs, *, command: str, kind: LetterKind,
-           signer: str | None = None) -> None:
-    """Write each output atomically (0600), then one audit event per output.
+def protected_paths(inputs: Inputs, log: Path, extra: Iterable[tuple[str, Path]] = ()
+                    ) -> list[tuple[str, Path]]:
+    """Every file (or folder) a command reads or keeps, which no output may replace."""
+    from coverage.audit import key_location
 
-    All or nothing: an output the audit log cannot record is not left behind.
+    practice_file = inputs.practice_file
+    paths = [("case file", Path(inputs.case_file)), ("practice profile", Path(practice_file)),
+             ("audit log", log)]
+    key = key_location(practice_file)
+    if key is not None:
+        paths.append(("audit key", key))
+    for physician in inputs.practice.physicians:
+        if physician.p12:
+            paths.append(("signing identity", relative_to_profile(physician.p12, practice_file)))
+        if physician.signature_image:
+            paths.append(("signature image",
+                          relative_to_profile(physician.signature_image, practice_file)))
+    named_code_set = code_set_path(inputs.practice, Path(practice_file), None)
+    if named_code_set is not None:
+        paths.append(("code set", named_code_set))
+    return [*paths, *extra]
+
+
+def check_outputs(paths: Iterable[Path], inputs: Inputs,
+                  protect: Iterable[tuple[str, Path]] = ()) -> None:
+    """OutputError (exit 2) for an output path that would replace an input, the audit log,
+    another output of the same command, or anything but a regular file; before any work."""
+    from coverage.audit import log_location
+    from coverage.files import check_output_target
+
+    protected = protected_paths(inputs, log_location(inputs.practice, inputs.practice_file),
+                                protect)
+    seen: list[Path] = []
+    for path in paths:
+        check_output_target(path, [*protected, *(("output", p) for p in seen)])
+        seen.append(path)
+
+
+def record(outputs: Iterable[Output], inputs: Inputs, *, command: str, kind: LetterKind,
+           signer: str | None = None, protect: Iterable[tuple[str, Path]] = ()) -> None:
+    """Write each output atomically (0600), with one audit event per output.
+
+    Nothing is replaced until it is safe to: every output path is checked first (never one
+    of the command's inputs, the audit log or its key, nor anything but a regular file or a
+    new name; ``protect`` adds the command's own inputs such as a PKCS#12 file or a
+    templates folder), each output is written completely beside its target, the audit
+    events are inserted (holding the log's write lock), and only then are the files renamed
+    into place and the events committed. A log that cannot record leaves every target as
+    it was.
     """
-    from coverage.audit import log_location, new_event, record_many
-    from coverage.files import sha256_bytes, sha256_file, write_atomic
+    import os
+
+    from coverage.audit import appending, key_location, load_key, log_location, new_event
+    from coverage.errors import OutputError
+    from coverage.files import sha256_bytes, sha256_file, stage
 
     outputs = list(outputs)
+    log = log_location(inputs.practice, inputs.practice_file)
+    check_outputs([o.path for o in outputs], inputs, protect)
+    key_file = key_location(inputs.practice_file)
+    key = load_key(key_file) if key_file is not None else None
     case_hash = sha256_file(Path(inputs.case_file))
-    written: list[Path] = []
+    events = [new_event(command, kind.value, case_hash, sha256_bytes(o.data), signer)
+              for o in outputs]
+    staged: list[tuple[Path, Path]] = []
     try:
         for output in outputs:
-            write_atomic(output.path, output.data)
-            written.append(output.path)
-        events = [new_event(command, kind.value, case_hash, sha256_bytes(o.data), signer)
-                  for o in outputs]
-        record_many(log_location(inputs.practice, inputs.practice_file), events)
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+            staged.append((stage(output.path, output.data), output.path))
+        with appending(log, events, key):
+            for tmp, path in staged:
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    raise OutputError(f"{path}: cannot be written ({exc.strerror})") from None
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)

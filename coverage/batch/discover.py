@@ -78,10 +78,13 @@ def locked(out_dir: Path) -> Iterator[None]:
     except ImportError:  # Windows: no lock
         yield
         return
-    try:
-        handle = open(out_dir / LOCK_NAME, "a")  # noqa: SIM115
+    from coverage.files import open_private
+
+    try:  # 0600 whatever the umask; never through a link planted under the lock's name
+        handle = os.fdopen(open_private(out_dir / LOCK_NAME), "a")
     except OSError as exc:
-        raise InputError.one(str(out_dir), "", f"cannot be written ({exc.strerror})") from None
+        raise InputError.one(str(out_dir / LOCK_NAME), "",
+                             f"cannot be used as the lock ({exc.strerror})") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
