@@ -224,3 +224,33 @@ def test_record_needs_nothing_but_the_pipeline(folder, audit_log):
                         inputs, command="lmn", kind=LetterKind.LMN)
     assert same()
     assert not audit_log.exists() or audit_log.stat().st_size >= 0
+
+
+def test_sigkill_of_the_batch_leaves_no_worker_behind(tmp_path, cli_command):
+    """Only the batch process is killed (not its group): its workers must die with it."""
+    import signal
+    import time
+
+    from tests.test_batch import first_letter_staged, good_cases, start_batch_cli, wait_for
+
+    cases = good_cases(tmp_path / "cases", 30)
+    out = tmp_path / "letters"
+    process = start_batch_cli(cli_command, cases, out)
+    try:
+        wait_for(first_letter_staged(out))
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=60)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)  # any process left in the batch's group
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("a worker of the killed batch is still running")
+    finally:
+        import contextlib
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
