@@ -347,7 +347,7 @@ def _password(prompt: str, confirm: bool = False) -> bytes:
     value = os.environ.get(P12_PASSWORD_ENV)
     if value:
         return value.encode("utf-8")
-    if not sys.stdin.isatty():
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():  # `<&-`: no stdin
         raise UsageError(f"no password: set {P12_PASSWORD_ENV} or run this in a terminal to be "
                          "asked")
     return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm).encode("utf-8")
@@ -487,12 +487,13 @@ def verify(
     Example: ketamine-letters verify signed.pdf
     """
     from coverage.errors import InputError
+    from coverage.files import read_regular
     from coverage.signing import verify_pdf
 
     with reported_errors():
-        try:
-            data = pdf_file.read_bytes()
-            roots = [p.read_bytes() for p in trust or []]
+        try:  # a regular file only: a FIFO or device would never end
+            data = read_regular(pdf_file)
+            roots = [read_regular(p) for p in trust or []]
         except FileNotFoundError as exc:
             raise InputError.one(str(exc.filename), "", "file not found") from None
         except IsADirectoryError as exc:
@@ -516,10 +517,16 @@ def audit(
         Path | None, typer.Option("--practice", help="Practice profile naming the log.")
     ] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Audit log file to read.")] = None,
+    verify_chain: Annotated[
+        bool, typer.Option("--verify", help="Walk the keyed chain; exit 1 at a broken link.")
+    ] = False,
 ) -> None:
     """What was produced and signed (time, command, kind, hashes, signer; no patient names).
 
-    Example: ketamine-letters audit --check signed.pdf
+    The audit key (audit.key beside the practice profile) proves no event was changed,
+    inserted or removed since: --verify walks the chain, --check trusts only events it vouches.
+
+    Example: ketamine-letters audit --check signed.pdf --practice practice.yaml
     """
     from coverage import audit as audit_log
     from coverage.errors import InputError
@@ -529,20 +536,30 @@ def audit(
     with reported_errors():
         profile = load_practice(practice) if practice else None
         path = log or audit_log.log_location(profile, str(practice) if practice else None)
+        key = audit_log.find_key(practice)
+        if verify_chain:
+            if key is None:
+                raise InputError.one(str(practice or path), "", "no audit key to verify with: "
+                                     "pass --practice (the key is audit.key beside it)")
+            report = audit_log.verify_chain(path, key)
+            for line in audit_log.chain_lines(path, report):
+                typer.echo(line)
+            raise typer.Exit(0 if report.ok else 1)
         if check_file is not None:
             try:
                 digest = sha256_file(check_file)
             except OSError:
                 raise InputError.one(str(check_file), "", "cannot be read") from None
-            matches = audit_log.contains_output(path, digest)
+            matches = audit_log.vouch(path, digest, key)
             if not matches:
                 typer.echo(f"{check_file}: NOT in the audit log {path} (sha256 {digest[:16]}...)")
                 raise typer.Exit(1)
-            for event in matches:
+            for event, doubt in matches:
                 who = f", signed by {event.signer}" if event.signer else ""
                 typer.echo(f"{check_file}: in the audit log: {event.command} {event.kind} at "
-                           f"{event.time}{who}")
-            raise typer.Exit(0)
+                           f"{event.time}{who}" + (f" ({doubt})" if doubt else ""))
+            trusted = [e for e, doubt in matches if doubt is None or "NOT" not in doubt]
+            raise typer.Exit(0 if trusted else 1)
         events = audit_log.events(path)
         typer.echo(f"audit log: {path} ({len(events)} events; lmn = letter of medical "
                    "necessity; hashes are SHA-256, first 12 digits)")

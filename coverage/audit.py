@@ -348,3 +348,54 @@ def verify_chain(path: Path, key: bytes) -> ChainReport:
             report.verified_ids.add(event.id or 0)
         previous_mac, previous_id = event.mac, event.id
     return report
+
+
+def find_key(practice_file: str | Path | None) -> bytes | None:
+    """The audit key for reading (never created here); None when there is none to use."""
+    path = key_location(practice_file)
+    if path is None or not path.exists():
+        return None
+    return load_key(path, create=False)
+
+
+def vouch(path: Path, output_hash: str, key: bytes | None) -> list[tuple[Event, str | None]]:
+    """Each event recording ``output_hash``, with None when the keyed chain vouches for it,
+    else why it does not (no key, before the chain, a broken link before or at it)."""
+    matches = contains_output(path, output_hash)
+    if not matches:
+        return []
+    if key is None:
+        return [(e, "not verified: no audit key (pass --practice)") for e in matches]
+    report = verify_chain(path, key)
+    out: list[tuple[Event, str | None]] = []
+    for event in matches:
+        if event.id in report.verified_ids:
+            out.append((event, None))
+        elif event.mac is None and (report.broken_id is None
+                                    or (event.id or 0) < report.broken_id):
+            out.append((event, "written before the log was keyed: not tamper-evident"))
+        elif report.broken is not None:
+            out.append((event, f"NOT vouched for: the audit chain is broken ({report.broken})"))
+        else:
+            out.append((event, "NOT vouched for: made with another practice's audit key"))
+    return out
+
+
+def chain_lines(path: Path, report: ChainReport) -> list[str]:
+    """What ``audit --verify`` prints."""
+    lines = [f"audit log: {path}: {report.total} events"]
+    if report.before_chain:
+        lines.append(f"  {report.before_chain} event(s) were written before the log was keyed "
+                     "(older versions of this tool): they are listed but not tamper-evident; "
+                     "the chain starts after them")
+    lines.append(f"  {report.verified} event(s) verified with this practice's audit key")
+    if report.other_key:
+        lines.append(f"  {report.other_key} event(s) made with another practice's key (not "
+                     "checked here; verify with that practice's profile)")
+    if report.broken:
+        lines.append(f"  BROKEN: {report.broken}; events from there on cannot be trusted")
+    else:
+        lines.append("  chain intact: no event was changed, inserted or removed, except that "
+                     "the newest events could have been cut off (compare with a signed letter's "
+                     "audit head)")
+    return lines

@@ -66,6 +66,11 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
     """The bytes of ``path`` if it is a regular file (a link to one is fine), else
     :class:`NotRegularFile`; opened non-blocking, so a FIFO cannot hang the open either.
     ``limit``: read at most this many bytes plus one (the caller tells a file too large)."""
+    with _open_regular(path) as handle:
+        return handle.read() if limit is None else handle.read(limit + 1)
+
+
+def _open_regular(path: Path):
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         info = os.fstat(fd)
@@ -74,10 +79,10 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(0, "not a regular file (a pipe, device or socket)", str(path))
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read() if limit is None else handle.read(limit + 1)
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -170,8 +175,9 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    """SHA-256 of a regular file (NotRegularFile for a FIFO or device: it could hang)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with _open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
