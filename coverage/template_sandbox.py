@@ -12,6 +12,7 @@ Jinja's, as a :class:`~coverage.errors.TemplateError` naming the template and li
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -141,7 +142,7 @@ def _limit_resources() -> None:
     except (OSError, ValueError):
         return
     limit = used + MAX_EXTRA_MEMORY
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -171,7 +172,5 @@ def _read_with_timeout(fd: int, pid: int) -> bytes:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
