@@ -305,6 +305,7 @@ class ChainReport:
     other_key: int = 0  # events made with another practice's key (cannot be checked here)
     broken: str | None = None
     broken_id: int | None = None
+    head: str = ""  # the MAC of the newest event
     verified_ids: set[int] = field(default_factory=set)
 
     @property
@@ -347,6 +348,7 @@ def verify_chain(path: Path, key: bytes) -> ChainReport:
             report.verified += 1
             report.verified_ids.add(event.id or 0)
         previous_mac, previous_id = event.mac, event.id
+        report.head = event.mac
     return report
 
 
@@ -389,6 +391,9 @@ def chain_lines(path: Path, report: ChainReport) -> list[str]:
                      "(older versions of this tool): they are listed but not tamper-evident; "
                      "the chain starts after them")
     lines.append(f"  {report.verified} event(s) verified with this practice's audit key")
+    if report.head:
+        lines.append(f"  chain head: {report.head[:32]} (a letter signed now records it in its "
+                     "document keywords)")
     if report.other_key:
         lines.append(f"  {report.other_key} event(s) made with another practice's key (not "
                      "checked here; verify with that practice's profile)")

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # heavy modules load only when a letter is made
     from coverage.signing import Identity
 
 PDF = FORMATS["pdf"]
+AUDIT_HEAD_LABEL = "audit chain head"  # in a signed letter's keywords: the log as it was
 
 
 # --------------------------------------------------------------------------- load
@@ -192,8 +193,8 @@ def compose(inputs: Inputs, result: Review, kind: LetterKind, letter_date: date
 
 
 def build_document(inputs: Inputs, context: LetterContext, kind: LetterKind, letter_date: date,
-                   signed_lines: tuple[str, ...] = (), templates: Path | None = None
-                   ) -> Document:
+                   signed_lines: tuple[str, ...] = (), templates: Path | None = None,
+                   audit_head: str = "") -> Document:
     """The template's words as blocks, with the page furniture and signature around them."""
     from coverage.templating import render_blocks
 
@@ -201,7 +202,7 @@ def build_document(inputs: Inputs, context: LetterContext, kind: LetterKind, let
     return Document(
         tuple(blocks),
         page_furniture(inputs, kind, context.header, signed=bool(signed_lines),
-                       letter_date=letter_date),
+                       letter_date=letter_date, audit_head=audit_head),
         signature_text(inputs, signed_lines),
     )
 
@@ -216,6 +217,7 @@ def make_letter(
     force: bool = False,
     templates: Path | None = None,
     states: RenderStates | None = None,
+    audit_head: str = "",
 ) -> Letter:
     """Review, compose and render one letter in each format; refuses when the review blocks.
 
@@ -228,14 +230,15 @@ def make_letter(
         raise ReviewBlocked(inputs.case_file, result.blocking)
     letter_date = inputs.letter_date(today)
     context = compose(inputs, result, kind, letter_date)
-    document = build_document(inputs, context, kind, letter_date, signed_lines, templates)
+    document = build_document(inputs, context, kind, letter_date, signed_lines, templates,
+                              audit_head)
     states = states or RenderStates()
     outputs = {f.name: f.renderer().render(document, states.get(f)) for f in formats}
     return Letter(kind, result, context, document, outputs)
 
 
 def page_furniture(inputs: Inputs, kind: LetterKind, header: str, signed: bool,
-                   letter_date: date | None = None) -> Furniture:
+                   letter_date: date | None = None, audit_head: str = "") -> Furniture:
     """Letterhead, page header and footer, document properties: everything around the words."""
     kind = LetterKind(kind)  # a plain "lmn" would make kind.title the str method
     practice = inputs.practice
@@ -258,6 +261,7 @@ def page_furniture(inputs: Inputs, kind: LetterKind, header: str, signed: bool,
         keywords=(
             f"code set: {inputs.codes.release}; knowledge base: {inputs.kb.version}; "
             f"case: {inputs.case.case_id}"
+            + (f"; {AUDIT_HEAD_LABEL}: {audit_head[:32]}" if signed and audit_head else "")
         ),
         draft=not signed,
         created=letter_date,
@@ -309,13 +313,18 @@ def sign_letter(inputs: Inputs, today: date, kind: LetterKind, identity: Identit
                 now: datetime, *, force: bool = False, source: str = "") -> Letter:
     """The final letter, rendered without the DRAFT mark and signed by the prescriber.
 
+    Its document keywords record the audit chain's head at signing (``audit --verify``
+    shows the head, so a log cut back past this letter shows).
+
     Refuses a certificate that is not the case's prescriber's before anything is rendered.
     """
+    from coverage.audit import chain_head, log_location
     from coverage.signing import check_signer_matches, sign_pdf, signed_lines
 
     check_signer_matches(identity, inputs.physician)
+    head = chain_head(log_location(inputs.practice, inputs.practice_file))
     letter = make_letter(inputs, today, kind, signed_lines=signed_lines(identity, now),
-                         force=force)
+                         force=force, audit_head=head)
     signed = sign_pdf(letter.pdf, identity, page=letter.signature_page,
                       box=letter.signature_box, when=now,
                       reason=f"{inputs.physician.display_name} approves this letter",

@@ -158,3 +158,29 @@ def test_a_damaged_key_is_not_used(folder, run_cli, audit_log):
     result = run_cli("letter", folder / "case.yaml", "-o", folder / "d.pdf")
     assert result.code == 1 and "is not an audit key" in result.stderr
     assert not (folder / "d.pdf").exists()
+
+
+def test_a_signed_letter_records_the_chain_head_and_a_draft_does_not(folder, audit_log):
+    from datetime import UTC, date, datetime
+
+    from pypdf import PdfReader
+
+    from coverage import pipeline
+    from coverage.signing import create_demo_identity
+
+    inputs = pipeline.load_inputs(folder / "case.yaml")
+    head = audit.chain_head(audit_log)
+    assert len(head) == 64
+    identity = create_demo_identity(inputs.physician, b"pw")
+    from coverage.signing import load_identity
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    loaded = load_identity(identity, b"pw", source="id.p12", now=now)
+    signed = pipeline.sign_letter(inputs, date(2026, 11, 20), pipeline.LetterKind.LMN, loaded,
+                                  now)
+    import io
+
+    keywords = PdfReader(io.BytesIO(signed.pdf)).metadata["/Keywords"]
+    assert f"audit chain head: {head[:32]}" in keywords
+    draft = pipeline.make_letter(inputs, date(2026, 11, 20))
+    assert "audit chain head" not in PdfReader(io.BytesIO(draft.pdf)).metadata["/Keywords"]

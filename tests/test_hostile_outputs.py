@@ -254,3 +254,18 @@ def test_sigkill_of_the_batch_leaves_no_worker_behind(tmp_path, cli_command):
 
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_a_damaged_pkcs12_is_not_called_a_wrong_password(folder):
+    from datetime import UTC, datetime
+
+    from coverage.errors import SigningError
+    from coverage.signing import create_demo_identity, load_identity
+
+    inputs = pipeline.load_inputs(folder / "case.yaml")
+    p12 = create_demo_identity(inputs.physician, b"pw")
+    now = datetime.now(UTC)
+    with pytest.raises(SigningError, match="cut short"):
+        load_identity(p12[: len(p12) // 2], b"pw", source="id.p12", now=now)
+    with pytest.raises(SigningError, match="or the file is damaged"):
+        load_identity(p12, b"not it", source="id.p12", now=now)
