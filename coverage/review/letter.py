@@ -47,13 +47,21 @@ SAFETY_LABELS = {
 }
 
 
+IV_ROUTE_WORDS = frozenset({"iv", "intravenous", "intravenously", "intra", "venous",
+                            "infusion", "infusions", "continuous", "ketamine"})
+
+
 def is_intravenous(route: str) -> bool:
     """'intravenous infusion', 'IV', 'continuous intravenous (IV) infusion': yes.
 
-    Anything naming another route or a push ('IV push', 'oral', 'intranasal spray'): no.
+    A closed vocabulary, not a search: the whole route must be made of these words (and
+    name intravenous), so 'IV push', 'no IV', 'IV, then nasal at home' or 'oral' are refused.
     """
     text = route.lower()
-    return bool(INTRAVENOUS.search(text)) and not OTHER_ROUTES.search(text)
+    words = re.sub(r"[\s\-(),/]+", " ", text).split()
+    return (bool(words) and set(words) <= IV_ROUTE_WORDS
+            and bool(INTRAVENOUS.search(text) or {"intra", "venous"} <= set(words))
+            and not OTHER_ROUTES.search(text))
 
 
 def primary_condition(case: Case, kb: KnowledgeBase) -> tuple[int, Condition] | None:
