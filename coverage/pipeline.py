@@ -118,7 +118,8 @@ def review(inputs: Inputs, today: date, kind: LetterKind | str = LetterKind.LMN,
            force: bool = False) -> Review:
     """The readiness review for one letter kind (``force``: an appeal past its deadline)."""
     letter_date = inputs.letter_date(today)
-    result = review_case(inputs.case, inputs.practice, inputs.kb, inputs.codes, letter_date)
+    result = review_case(inputs.case, inputs.practice, inputs.kb, inputs.codes, letter_date,
+                         today)
     if LetterKind(kind) is LetterKind.APPEAL:
         from coverage.review.appeal import review_appeal
 

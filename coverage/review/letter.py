@@ -87,8 +87,12 @@ def review_case(
     kb: KnowledgeBase,
     codes: CodeSet,
     letter_date: date,
+    today: date | None = None,
 ) -> Review:
-    """Review a case for a letter of medical necessity."""
+    """Review a case for a letter of medical necessity (``today``: to catch a letter dated
+    far ahead)."""
+    from coverage.review.plausibility import review_plausibility
+
     findings: list[Finding] = []
 
     def block(code: str, field: str, message: str) -> None:
@@ -116,6 +120,7 @@ def review_case(
     _review_therapies(case, kb, condition, block, advise)
     _review_pain(case, letter_date, advise)
     _review_safety(case, advise)
+    findings.extend(review_plausibility(case, letter_date, today))
     return Review(tuple(findings), condition, codes.release)
 
 
@@ -197,7 +202,8 @@ def _review_dates(case: Case, letter_date: date, block) -> None:
             block("DATE_BEFORE_BIRTH", field, f"{value} is before the date of birth")
 
     if dob > letter_date:  # before 1900 is refused when the case file is read
-        block("DATE_IMPOSSIBLE", "patient.date_of_birth", f"{dob} is not a possible date of birth")
+        block("DATE_IMPOSSIBLE", "patient.date_of_birth", "after the letter date: not a possible "
+              "date of birth")
     for i, diagnosis in enumerate(case.diagnoses):
         not_after_letter(diagnosis.onset_date, f"diagnoses[{i}].onset_date")
         not_before_birth(diagnosis.onset_date, f"diagnoses[{i}].onset_date")
