@@ -390,6 +390,11 @@ def demo_identity(
 
     with reported_errors():
         physician = load_practice_for(for_case, practice)[1]
+        from coverage.files import check_output_target
+        from coverage.loading import find_practice
+
+        check_output_target(output, [("case file", for_case),
+                                     ("practice profile", find_practice(for_case, practice))])
         password = _password("Password for the new identity", confirm=True)
         save_identity(output, create_demo_identity(physician, password, valid_days=valid_days),
                       overwrite=overwrite)

@@ -167,7 +167,10 @@ def _connect(path: Path) -> sqlite3.Connection:
         make_private_dir(path.parent)
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_MODE)
-            os.close(fd)
+            try:
+                os.fchmod(fd, PRIVATE_MODE)  # 0600 whatever the umask
+            finally:
+                os.close(fd)
         if not path.is_file():
             raise AuditError(f"{path}: the audit log is not a regular file")
         connection = sqlite3.connect(path, timeout=30, isolation_level=None)

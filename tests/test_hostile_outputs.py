@@ -140,15 +140,18 @@ def test_batch_replaces_a_planted_link_never_the_file_it_points_to(tmp_path, pra
 def test_folders_and_lock_are_private_whatever_the_umask(tmp_path, practice_into, umask):
     cases = _cases(tmp_path / "cases", practice_into, 1)
     out = tmp_path / "new" / "letters"
+    log = tmp_path / "state" / "audit.sqlite3"
     code = (f"import os, datetime; os.umask({umask}); from coverage.batch import run_batch; "
+            f"os.environ['KETAMINE_LETTERS_AUDIT_LOG'] = {str(log)!r}; "
             f"run_batch({str(cases)!r}, {str(out)!r}, today=datetime.date(2026, 11, 20), "
             "jobs=1)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    for made in (out, out.parent):
+    for made in (out, out.parent, log.parent):
         assert stat.S_IMODE(made.stat().st_mode) == 0o700
-    assert stat.S_IMODE((out / ".batch.lock").stat().st_mode) == 0o600
+    for private in (out / ".batch.lock", log, out / "K-0-lmn.pdf", out / "report.json"):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600, private
 
 
 def test_a_full_disk_mid_batch_keeps_letters_written_and_names_the_rest(
@@ -269,3 +272,13 @@ def test_a_damaged_pkcs12_is_not_called_a_wrong_password(folder):
         load_identity(p12[: len(p12) // 2], b"pw", source="id.p12", now=now)
     with pytest.raises(SigningError, match="or the file is damaged"):
         load_identity(p12, b"not it", source="id.p12", now=now)
+
+
+def test_demo_identity_never_replaces_the_case_or_profile(folder, run_cli):
+    for target in ("case.yaml", "practice.yaml"):
+        same = _unchanged(folder / target)
+        result = run_cli("demo-identity", "--for-case", folder / "case.yaml", "-o",
+                         folder / target, "--overwrite",
+                         env={**os.environ, "KETAMINE_LETTERS_P12_PASSWORD": "pw"})
+        assert result.code == 2 and "nothing was written" in result.stderr
+        assert same()
