@@ -119,3 +119,17 @@ def test_a_fifo_or_device_given_to_verify_does_not_hang(tmp_path, run_cli):
     for target in (fifo, Path("/dev/zero")):
         result = run_cli("verify", target)
         assert result.code == 2 and "not a regular file" in result.stderr
+
+
+def test_long_term_validation_data_is_allowed_and_named(signed):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import add_validation_info
+    from pyhanko_certvalidator import ValidationContext
+
+    embedded = PdfFileReader(io.BytesIO(signed[0])).embedded_signatures[0]
+    context = ValidationContext(trust_roots=[embedded.signer_cert], allow_fetching=False)
+    updated = add_validation_info(embedded, context, in_place=False).getvalue()
+    assert len(updated) > len(signed[0])
+    result = _verdict(updated)
+    assert result.ok, result.lines()
+    assert any("document security store" in u for u in result.allowed_updates)
