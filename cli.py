@@ -385,14 +385,13 @@ def demo_identity(
 
     Example: ketamine-letters demo-identity --for-case examples/crps-1.yaml -o dr-chen.p12
     """
+    from coverage.files import check_output_target
+    from coverage.loading import find_practice
     from coverage.pipeline import load_practice_for
     from coverage.signing import create_demo_identity, save_identity
 
     with reported_errors():
         physician = load_practice_for(for_case, practice)[1]
-        from coverage.files import check_output_target
-        from coverage.loading import find_practice
-
         check_output_target(output, [("case file", for_case),
                                      ("practice profile", find_practice(for_case, practice))])
         password = _password("Password for the new identity", confirm=True)
@@ -559,12 +558,11 @@ def audit(
             if not matches:
                 typer.echo(f"{check_file}: NOT in the audit log {path} (sha256 {digest[:16]}...)")
                 raise typer.Exit(1)
-            for event, doubt in matches:
+            for event, _, note in matches:
                 who = f", signed by {event.signer}" if event.signer else ""
                 typer.echo(f"{check_file}: in the audit log: {event.command} {event.kind} at "
-                           f"{event.time}{who}" + (f" ({doubt})" if doubt else ""))
-            trusted = [e for e, doubt in matches if doubt is None or "NOT" not in doubt]
-            raise typer.Exit(0 if trusted else 1)
+                           f"{event.time}{who}" + (f" ({note})" if note else ""))
+            raise typer.Exit(0 if any(trusted for _, trusted, _ in matches) else 1)
         events = audit_log.events(path)
         typer.echo(f"audit log: {path} ({len(events)} events; lmn = letter of medical "
                    "necessity; hashes are SHA-256, first 12 digits)")

@@ -363,26 +363,29 @@ def find_key(practice_file: str | Path | None) -> bytes | None:
     return load_key(path, create=False)
 
 
-def vouch(path: Path, output_hash: str, key: bytes | None) -> list[tuple[Event, str | None]]:
-    """Each event recording ``output_hash``, with None when the keyed chain vouches for it,
-    else why it does not (no key, before the chain, a broken link before or at it)."""
+def vouch(path: Path, output_hash: str, key: bytes | None
+          ) -> list[tuple[Event, bool, str | None]]:
+    """Each event recording ``output_hash``: (event, trusted, note). Trusted when the keyed
+    chain verifies it, or (with a note) when there is no key to check with or the event was
+    written before the log was keyed; never when the chain is broken before or at it."""
     matches = contains_output(path, output_hash)
     if not matches:
         return []
     if key is None:
-        return [(e, "not verified: no audit key (pass --practice)") for e in matches]
+        return [(e, True, "not verified: no audit key (pass --practice)") for e in matches]
     report = verify_chain(path, key)
-    out: list[tuple[Event, str | None]] = []
+    out: list[tuple[Event, bool, str | None]] = []
     for event in matches:
         if event.id in report.verified_ids:
-            out.append((event, None))
+            out.append((event, True, None))
         elif event.mac is None and (report.broken_id is None
                                     or (event.id or 0) < report.broken_id):
-            out.append((event, "written before the log was keyed: not tamper-evident"))
+            out.append((event, True, "written before the log was keyed: not tamper-evident"))
         elif report.broken is not None:
-            out.append((event, f"NOT vouched for: the audit chain is broken ({report.broken})"))
+            out.append((event, False, f"NOT vouched for: the audit chain is broken "
+                                      f"({report.broken})"))
         else:
-            out.append((event, "NOT vouched for: made with another practice's audit key"))
+            out.append((event, False, "NOT vouched for: made with another practice's audit key"))
     return out
 
 
