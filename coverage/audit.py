@@ -287,8 +287,15 @@ def chain_head(path: Path) -> str:
     """The MAC of the newest event ('' for none): what a signed letter records."""
     if not path.exists():
         return ""
-    chained = [e.mac for e in events(path) if e.mac]
-    return chained[-1] if chained else ""
+    connection = _connect(path)
+    try:
+        row = connection.execute("SELECT mac FROM events WHERE mac IS NOT NULL"
+                                 " ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error as exc:
+        raise AuditError(f"{path}: the audit log is damaged ({exc})") from None
+    finally:
+        connection.close()
+    return row[0] if row else ""
 
 
 def contains_output(path: Path, output_hash: str) -> list[Event]:
