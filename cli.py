@@ -533,36 +533,34 @@ def audit(
     Example: ketamine-letters audit --check signed.pdf --practice practice.yaml
     """
     from coverage import audit as audit_log
+    from coverage import audit_verify
     from coverage.errors import InputError
-    from coverage.files import sha256_file
+    from coverage.files import read_regular, sha256_file
     from coverage.loading import load_practice
 
     with reported_errors():
         profile = load_practice(practice) if practice else None
         path = log or audit_log.log_location(profile, str(practice) if practice else None)
-        key = audit_log.find_key(practice)
+        key = audit_verify.find_key(practice)
         if verify_chain:
             if key is None:
                 raise InputError.one(str(practice or path), "", "no audit key to verify with: "
                                      "pass --practice (the key is audit.key beside it)")
-            report = audit_log.verify_chain(path, key)
-            for line in audit_log.chain_lines(path, report):
+            report = audit_verify.verify_chain(path, key)
+            for line in audit_verify.chain_lines(path, report):
                 typer.echo(line)
             raise typer.Exit(0 if report.ok else 1)
         if check_file is not None:
             try:
+                data = read_regular(check_file)
                 digest = sha256_file(check_file)
             except OSError:
                 raise InputError.one(str(check_file), "", "cannot be read") from None
-            matches = audit_log.vouch(path, digest, key)
-            if not matches:
-                typer.echo(f"{check_file}: NOT in the audit log {path} (sha256 {digest[:16]}...)")
-                raise typer.Exit(1)
-            for event, _, note in matches:
-                who = f", signed by {event.signer}" if event.signer else ""
-                typer.echo(f"{check_file}: in the audit log: {event.command} {event.kind} at "
-                           f"{event.time}{who}" + (f" ({note})" if note else ""))
-            raise typer.Exit(0 if any(trusted for _, trusted, _ in matches) else 1)
+            lines, code = audit_verify.check_file_lines(path, str(check_file), data, digest,
+                                                        key)
+            for line in lines:
+                typer.echo(line)
+            raise typer.Exit(code)
         events = audit_log.events(path)
         typer.echo(f"audit log: {path} ({len(events)} events; lmn = letter of medical "
                    "necessity; hashes are SHA-256, first 12 digits)")

@@ -12,12 +12,12 @@ previous event's MAC, keyed by the practice's audit key: 32 random bytes in ``au
 beside the practice profile (or the file ``KETAMINE_LETTERS_AUDIT_KEY`` names), mode 0600,
 created on first use, never in the database. Appends take SQLite's write lock before reading
 the chain head (``BEGIN IMMEDIATE``), so concurrent writers (a batch's parent, another command)
-extend one chain. :func:`verify_chain` names the first broken or missing link. Someone who can
-edit the database but does not hold the key cannot change, insert or remove an event without it
-showing, except the newest ones (removing the tail leaves a shorter valid chain: a signed
-letter records the head it saw, see :func:`chain_head`). Someone holding the key can rewrite
-everything. Events written before the chain existed have no MAC: the chain starts at the first
-event that has one.
+extend one chain. :func:`coverage.audit_verify.verify_chain` names the first broken or missing
+link. Someone who can edit the database but does not hold the key cannot change, insert or
+remove an event without it showing, except the newest ones (removing the tail leaves a shorter
+valid chain: a signed letter records the head it saw, see :func:`chain_head`). Someone holding
+the key can rewrite everything. Events written before the chain existed have no MAC: the chain
+starts at the first event that has one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import secrets
 import sqlite3
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -300,120 +300,3 @@ def chain_head(path: Path) -> str:
 
 def contains_output(path: Path, output_hash: str) -> list[Event]:
     return [e for e in events(path) if e.output_sha256 == output_hash]
-
-
-# --------------------------------------------------------------------------- verification
-
-
-@dataclass
-class ChainReport:
-    """What :func:`verify_chain` found; ``broken`` names the first bad link (None: intact)."""
-
-    total: int = 0
-    before_chain: int = 0  # events written before the log had a keyed chain
-    verified: int = 0
-    other_key: int = 0  # events made with another practice's key (cannot be checked here)
-    broken: str | None = None
-    broken_id: int | None = None
-    head: str = ""  # the MAC of the newest event
-    verified_ids: set[int] = field(default_factory=set)
-
-    @property
-    def ok(self) -> bool:
-        return self.broken is None
-
-
-def verify_chain(path: Path, key: bytes) -> ChainReport:
-    """Walk the chain from the oldest event; stop at the first broken or missing link."""
-    report = ChainReport()
-    all_events = events(path)
-    report.total = len(all_events)
-    ours = key_id(key)
-    previous_mac, previous_id, started = "", None, False
-    for event in all_events:
-        if event.mac is None:
-            if started:
-                report.broken = (f"event {event.id} has no keyed hash: it was added outside "
-                                 "the tool")
-                report.broken_id = event.id
-                return report
-            report.before_chain += 1
-            previous_id = event.id
-            continue
-        if started and previous_id is not None and event.id != previous_id + 1:
-            report.broken = (f"events {previous_id + 1} to {event.id - 1} are missing: "
-                             "removed from the log")
-            report.broken_id = event.id
-            return report
-        started = True
-        if event.key_id != ours:
-            report.other_key += 1
-        elif not hmac.compare_digest(event.mac,
-                                     event_mac(key, event.id or 0, event, previous_mac)):
-            report.broken = (f"event {event.id} does not match its keyed hash: it, or the "
-                             "event before it, was changed, inserted or removed")
-            report.broken_id = event.id
-            return report
-        else:
-            report.verified += 1
-            report.verified_ids.add(event.id or 0)
-        previous_mac, previous_id = event.mac, event.id
-        report.head = event.mac
-    return report
-
-
-def find_key(practice_file: str | Path | None) -> bytes | None:
-    """The audit key for reading (never created here); None when there is none to use."""
-    path = key_location(practice_file)
-    if path is None or not path.exists():
-        return None
-    return load_key(path, create=False)
-
-
-def vouch(path: Path, output_hash: str, key: bytes | None
-          ) -> list[tuple[Event, bool, str | None]]:
-    """Each event recording ``output_hash``: (event, trusted, note). Trusted when the keyed
-    chain verifies it, or (with a note) when there is no key to check with or the event was
-    written before the log was keyed; never when the chain is broken before or at it."""
-    matches = contains_output(path, output_hash)
-    if not matches:
-        return []
-    if key is None:
-        return [(e, True, "not verified: no audit key (pass --practice)") for e in matches]
-    report = verify_chain(path, key)
-    out: list[tuple[Event, bool, str | None]] = []
-    for event in matches:
-        if event.id in report.verified_ids:
-            out.append((event, True, None))
-        elif event.mac is None and (report.broken_id is None
-                                    or (event.id or 0) < report.broken_id):
-            out.append((event, True, "written before the log was keyed: not tamper-evident"))
-        elif report.broken is not None:
-            out.append((event, False, f"NOT vouched for: the audit chain is broken "
-                                      f"({report.broken})"))
-        else:
-            out.append((event, False, "NOT vouched for: made with another practice's audit key"))
-    return out
-
-
-def chain_lines(path: Path, report: ChainReport) -> list[str]:
-    """What ``audit --verify`` prints."""
-    lines = [f"audit log: {path}: {report.total} events"]
-    if report.before_chain:
-        lines.append(f"  {report.before_chain} event(s) were written before the log was keyed "
-                     "(older versions of this tool): they are listed but not tamper-evident; "
-                     "the chain starts after them")
-    lines.append(f"  {report.verified} event(s) verified with this practice's audit key")
-    if report.head:
-        lines.append(f"  chain head: {report.head[:32]} (a letter signed now records it in its "
-                     "document keywords)")
-    if report.other_key:
-        lines.append(f"  {report.other_key} event(s) made with another practice's key (not "
-                     "checked here; verify with that practice's profile)")
-    if report.broken:
-        lines.append(f"  BROKEN: {report.broken}; events from there on cannot be trusted")
-    else:
-        lines.append("  chain intact: no event was changed, inserted or removed, except that "
-                     "the newest events could have been cut off (compare with a signed letter's "
-                     "audit head)")
-    return lines

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage import audit
+from coverage import audit, audit_verify
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -48,7 +48,7 @@ def test_every_event_is_chained_with_a_key_kept_outside_the_database(folder, aud
     recorded = audit.events(audit_log)
     assert len(recorded) == 3 and all(e.mac for e in recorded)
     assert key.hex() not in repr(recorded) and key.hex().encode() not in audit_log.read_bytes()
-    report = audit.verify_chain(audit_log, key)
+    report = audit_verify.verify_chain(audit_log, key)
     assert report.ok and report.verified == 3
 
 
@@ -139,7 +139,7 @@ def test_appends_from_several_processes_extend_one_chain(tmp_path):
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
-    report = audit.verify_chain(log, audit.load_key(key_file))
+    report = audit_verify.verify_chain(log, audit.load_key(key_file))
     assert report.ok and report.verified == 45
 
 
@@ -184,3 +184,27 @@ def test_a_signed_letter_records_the_chain_head_and_a_draft_does_not(folder, aud
     assert f"audit chain head: {head[:32]}" in keywords
     draft = pipeline.make_letter(inputs, date(2026, 11, 20))
     assert "audit chain head" not in PdfReader(io.BytesIO(draft.pdf)).metadata["/Keywords"]
+
+
+def test_check_sees_a_log_cut_back_past_a_signed_letter(folder, audit_log, run_cli):
+    """Deleting the newest events keeps a valid chain; the head a signed letter recorded
+    shows it."""
+    from datetime import UTC, date, datetime
+
+    from coverage import pipeline
+    from coverage.signing import create_demo_identity, load_identity
+
+    inputs = pipeline.load_inputs(folder / "case.yaml")
+    now = datetime.now(UTC).replace(microsecond=0)
+    identity = load_identity(create_demo_identity(inputs.physician, b"pw"), b"pw",
+                             source="id.p12", now=now)
+    letter = pipeline.sign_letter(inputs, date(2026, 11, 20), pipeline.LetterKind.LMN,
+                                  identity, now)
+    signed = folder / "signed.pdf"
+    pipeline.record(pipeline.outputs_for(letter, {"pdf": signed}), inputs, command="sign",
+                    kind=pipeline.LetterKind.LMN, signer="dr-chen NPI 1234567893")
+    assert run_cli("audit", "--check", signed).code == 0
+    _tamper(audit_log, "DELETE FROM events WHERE id >= 3")  # the head it saw, and itself
+    assert run_cli("audit", "--verify").code == 0  # a shorter chain still verifies
+    cut_back = run_cli("audit", "--check", signed)
+    assert cut_back.code == 1 and "events before this letter were removed" in cut_back.stdout

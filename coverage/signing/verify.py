@@ -275,3 +275,17 @@ def _has_dss(reader) -> bool:
         return "/DSS" in reader.root
     except Exception:
         return False
+
+
+def recorded_audit_head(data: bytes) -> str | None:
+    """The audit chain head a signed letter recorded in its keywords (None: none, or not a
+    PDF this tool signed)."""
+    import re
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data))
+        keywords = str(reader.trailer_view["/Info"]["/Keywords"])
+    except Exception:  # not a PDF, no properties, no keywords
+        return None
+    found = re.search(r"audit chain head: ([0-9a-f]{32})", keywords)
+    return found[1] if found else None
