@@ -261,6 +261,7 @@ def _write_letter(command: str, kind_name: str, case_file: Path, output: Path | 
                   templates: Path | None = None) -> None:
     from coverage.kinds import LetterKind
     from coverage.pipeline import (
+        check_outputs,
         deadline_summary,
         load_inputs,
         make_letter,
@@ -274,10 +275,13 @@ def _write_letter(command: str, kind_name: str, case_file: Path, output: Path | 
         formats = parse_formats(output_format)
         inputs = load_inputs(case_file, practice, code_set)
         day = _today(today)
+        protect = [("templates folder", templates)] if templates else []
+        if output is not None:  # the name as typed, before each format's suffix: never an input
+            check_outputs([output], inputs, protect)
         letter = make_letter(inputs, day, kind, formats=formats, force=force,
                              templates=templates)
         outputs = outputs_for(letter, _targets(output, case_file, kind, formats))
-        record(outputs, inputs, command=command, kind=kind)
+        record(outputs, inputs, command=command, kind=kind, protect=protect)
         for finding in letter.review.advisory:
             _err(f"  ADVISORY  {finding.code}  {finding.field}: {finding.message}")
         for out in outputs:
@@ -350,7 +354,7 @@ def _password(prompt: str, confirm: bool = False) -> bytes:
     value = os.environ.get(P12_PASSWORD_ENV)
     if value:
         return value.encode("utf-8")
-    if not sys.stdin.isatty():
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():  # `<&-`: no stdin
         raise UsageError(f"no password: set {P12_PASSWORD_ENV} or run this in a terminal to be "
                          "asked")
     return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm).encode("utf-8")
@@ -388,11 +392,15 @@ def demo_identity(
 
     Example: ketamine-letters demo-identity --for-case examples/crps-1.yaml -o dr-chen.p12
     """
+    from coverage.files import check_output_target
+    from coverage.loading import find_practice
     from coverage.pipeline import load_practice_for
     from coverage.signing import create_demo_identity, save_identity
 
     with reported_errors():
         physician = load_practice_for(for_case, practice)[1]
+        check_output_target(output, [("case file", for_case),
+                                     ("practice profile", find_practice(for_case, practice))])
         password = _password("Password for the new identity", confirm=True)
         save_identity(output, create_demo_identity(physician, password, valid_days=valid_days),
                       overwrite=overwrite)
@@ -436,6 +444,7 @@ def sign(
     from coverage.kinds import LetterKind
     from coverage.pipeline import (
         PDF,
+        check_outputs,
         choose_kind,
         identity_file,
         load_inputs,
@@ -460,6 +469,8 @@ def sign(
         if not result.ok:  # before the password prompt: nothing to sign
             raise ReviewBlocked(inputs.case_file, result.blocking)
         identity_path = identity_file(inputs, p12)
+        protect = [("signing identity", identity_path)]
+        check_outputs([output], inputs, protect)  # before the password prompt
         now = datetime.now(UTC).replace(microsecond=0)
         identity = load_identity_file(identity_path, _password(f"Password for {identity_path}"),
                                       now=now)
@@ -467,7 +478,7 @@ def sign(
                              source=str(output), templates=templates)
         physician = inputs.physician
         record(outputs_for(letter, {PDF.name: output}), inputs, command="sign", kind=chosen,
-               signer=f"{physician.id} NPI {physician.npi}")
+               signer=f"{physician.id} NPI {physician.npi}", protect=protect)
         typer.echo(f"wrote {output} ({letter.pages} pages), signed by {identity.described} "
                    f"at {now:%Y-%m-%d %H:%M} UTC")
 
@@ -488,12 +499,13 @@ def verify(
     Example: ketamine-letters verify signed.pdf
     """
     from coverage.errors import InputError
+    from coverage.files import read_regular
     from coverage.signing import verify_pdf
 
     with reported_errors():
-        try:
-            data = pdf_file.read_bytes()
-            roots = [p.read_bytes() for p in trust or []]
+        try:  # a regular file only: a FIFO or device would never end
+            data = read_regular(pdf_file)
+            roots = [read_regular(p) for p in trust or []]
         except FileNotFoundError as exc:
             raise InputError.one(str(exc.filename), "", "file not found") from None
         except IsADirectoryError as exc:
@@ -517,33 +529,46 @@ def audit(
         Path | None, typer.Option("--practice", help="Practice profile naming the log.")
     ] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Audit log file to read.")] = None,
+    verify_chain: Annotated[
+        bool, typer.Option("--verify", help="Walk the keyed chain; exit 1 at a broken link.")
+    ] = False,
 ) -> None:
     """What was produced and signed (time, command, kind, hashes, signer; no patient names).
 
-    Example: ketamine-letters audit --check signed.pdf
+    The audit key (audit.key beside the practice profile) proves no event was changed,
+    inserted or removed since: --verify walks the chain, --check trusts only events it vouches.
+
+    Example: ketamine-letters audit --check signed.pdf --practice practice.yaml
     """
     from coverage import audit as audit_log
+    from coverage import audit_verify
     from coverage.errors import InputError
-    from coverage.files import sha256_file
+    from coverage.files import read_regular, sha256_file
     from coverage.loading import load_practice
 
     with reported_errors():
         profile = load_practice(practice) if practice else None
         path = log or audit_log.log_location(profile, str(practice) if practice else None)
+        key = audit_verify.find_key(practice)
+        if verify_chain:
+            if key is None:
+                raise InputError.one(str(practice or path), "", "no audit key to verify with: "
+                                     "pass --practice (the key is audit.key beside it)")
+            report = audit_verify.verify_chain(path, key)
+            for line in audit_verify.chain_lines(path, report):
+                typer.echo(line)
+            raise typer.Exit(0 if report.ok else 1)
         if check_file is not None:
             try:
+                data = read_regular(check_file)
                 digest = sha256_file(check_file)
             except OSError:
                 raise InputError.one(str(check_file), "", "cannot be read") from None
-            matches = audit_log.contains_output(path, digest)
-            if not matches:
-                typer.echo(f"{check_file}: NOT in the audit log {path} (sha256 {digest[:16]}...)")
-                raise typer.Exit(1)
-            for event in matches:
-                who = f", signed by {event.signer}" if event.signer else ""
-                typer.echo(f"{check_file}: in the audit log: {event.command} {event.kind} at "
-                           f"{event.time}{who}")
-            raise typer.Exit(0)
+            lines, code = audit_verify.check_file_lines(path, str(check_file), data, digest,
+                                                        key)
+            for line in lines:
+                typer.echo(line)
+            raise typer.Exit(code)
         events = audit_log.events(path)
         typer.echo(f"audit log: {path} ({len(events)} events; lmn = letter of medical "
                    "necessity; hashes are SHA-256, first 12 digits)")

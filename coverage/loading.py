@@ -8,7 +8,6 @@ with the standard library. True/false fields take only true and false: YAML 1.2 
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from difflib import get_close_matches
 from functools import cache, lru_cache
@@ -39,25 +38,37 @@ def _nfc(data: Any) -> Any:
 
 
 def read_data(path: Path) -> Any:
-    """Parse a YAML or JSON file into plain data; syntax errors name the line."""
+    """Parse a YAML or JSON file into plain data; syntax errors name the line.
+
+    Only a regular file is read (a FIFO or device would hang), within the limits of
+    :mod:`coverage.input_limits`.
+    """
+    from coverage.files import NotRegularFile, read_regular
+    from coverage.input_limits import MAX_FILE_BYTES, check_shape, check_size, load_json
+
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = read_regular(Path(path), limit=MAX_FILE_BYTES)
+        check_size(raw, name)
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode
     except FileNotFoundError:
         raise InputError.one(name, "", "file not found") from None
     except IsADirectoryError:
         raise InputError.one(name, "", "is a folder, not a file") from None
+    except NotRegularFile:
+        raise InputError.one(name, "", "is not a regular file (a pipe, device or socket); "
+                             "give a case file") from None
     except UnicodeDecodeError:
         raise InputError.one(name, "", "is not UTF-8 text (save it as UTF-8)") from None
     except OSError as exc:
         raise InputError.one(name, "", f"cannot be read ({exc.strerror})") from None
     if Path(path).suffix.lower() == ".json":
-        try:
-            return _nfc(json.loads(text))
-        except json.JSONDecodeError as exc:
-            where = f"line {exc.lineno}, column {exc.colno}"
-            raise InputError.one(name, where, f"not valid JSON: {exc.msg}") from None
-    return load_yaml(text, name)
+        data = load_json(text, name)
+        check_shape(data, name)
+        return _nfc(data)
+    data = load_yaml(text, name)
+    check_shape(data, name)
+    return data
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

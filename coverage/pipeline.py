@@ -14,7 +14,8 @@ Stages, in order (no stage reaches back into an earlier one):
   neutral :class:`~coverage.document.Document` (``templating``) with its page furniture, and
   renders it in each format asked for (``renderers``);
 - :func:`sign_letter` signs the PDF (``signing``);
-- :func:`record` writes each output atomically (0600) and one audit event per output;
+- :func:`record` checks every output path, then writes each output atomically (0600) with
+  one audit event per output (nothing is replaced unless the audit log records it);
   :func:`record_export` does the same for an output that is not a letter (a PAS bundle).
 """
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # heavy modules load only when a letter is made
     from coverage.signing import Identity
 
 PDF = FORMATS["pdf"]
+AUDIT_HEAD_LABEL = "audit chain head"  # in a signed letter's keywords: the log as it was
 
 
 # --------------------------------------------------------------------------- load
@@ -117,7 +119,8 @@ def review(inputs: Inputs, today: date, kind: LetterKind | str = LetterKind.LMN,
            force: bool = False) -> Review:
     """The readiness review for one letter kind (``force``: an appeal past its deadline)."""
     letter_date = inputs.letter_date(today)
-    result = review_case(inputs.case, inputs.practice, inputs.kb, inputs.codes, letter_date)
+    result = review_case(inputs.case, inputs.practice, inputs.kb, inputs.codes, letter_date,
+                         today)
     if LetterKind(kind) is LetterKind.APPEAL:
         from coverage.review.appeal import review_appeal
 
@@ -193,8 +196,8 @@ def compose(inputs: Inputs, result: Review, kind: LetterKind, letter_date: date
 
 
 def build_document(inputs: Inputs, context: LetterContext, kind: LetterKind, letter_date: date,
-                   signed_lines: tuple[str, ...] = (), templates: Path | None = None
-                   ) -> Document:
+                   signed_lines: tuple[str, ...] = (), templates: Path | None = None,
+                   audit_head: str = "") -> Document:
     """The template's words as blocks, with the page furniture and signature around them."""
     from coverage.templating import render_blocks
 
@@ -202,7 +205,7 @@ def build_document(inputs: Inputs, context: LetterContext, kind: LetterKind, let
     return Document(
         tuple(blocks),
         page_furniture(inputs, kind, context.header, signed=bool(signed_lines),
-                       letter_date=letter_date),
+                       letter_date=letter_date, audit_head=audit_head),
         signature_text(inputs, signed_lines),
     )
 
@@ -217,6 +220,7 @@ def make_letter(
     force: bool = False,
     templates: Path | None = None,
     states: RenderStates | None = None,
+    audit_head: str = "",
 ) -> Letter:
     """Review, compose and render one letter in each format; refuses when the review blocks.
 
@@ -229,14 +233,15 @@ def make_letter(
         raise ReviewBlocked(inputs.case_file, result.blocking)
     letter_date = inputs.letter_date(today)
     context = compose(inputs, result, kind, letter_date)
-    document = build_document(inputs, context, kind, letter_date, signed_lines, templates)
+    document = build_document(inputs, context, kind, letter_date, signed_lines, templates,
+                              audit_head)
     states = states or RenderStates()
     outputs = {f.name: f.renderer().render(document, states.get(f)) for f in formats}
     return Letter(kind, result, context, document, outputs)
 
 
 def page_furniture(inputs: Inputs, kind: LetterKind, header: str, signed: bool,
-                   letter_date: date | None = None) -> Furniture:
+                   letter_date: date | None = None, audit_head: str = "") -> Furniture:
     """Letterhead, page header and footer, document properties: everything around the words."""
     kind = LetterKind(kind)  # a plain "lmn" would make kind.title the str method
     practice = inputs.practice
@@ -259,6 +264,7 @@ def page_furniture(inputs: Inputs, kind: LetterKind, header: str, signed: bool,
         keywords=(
             f"code set: {inputs.codes.release}; knowledge base: {inputs.kb.version}; "
             f"case: {inputs.case.case_id}"
+            + (f"; {AUDIT_HEAD_LABEL}: {audit_head[:32]}" if signed and audit_head else "")
         ),
         draft=not signed,
         created=letter_date,
@@ -311,13 +317,18 @@ def sign_letter(inputs: Inputs, today: date, kind: LetterKind, identity: Identit
                 templates: Path | None = None) -> Letter:
     """The final letter, rendered without the DRAFT mark and signed by the prescriber.
 
+    Its document keywords record the audit chain's head at signing (``audit --verify``
+    shows the head, so a log cut back past this letter shows).
+
     Refuses a certificate that is not the case's prescriber's before anything is rendered.
     """
+    from coverage.audit import chain_head, log_location
     from coverage.signing import check_signer_matches, sign_pdf, signed_lines
 
     check_signer_matches(identity, inputs.physician)
+    head = chain_head(log_location(inputs.practice, inputs.practice_file))
     letter = make_letter(inputs, today, kind, signed_lines=signed_lines(identity, now),
-                         force=force, templates=templates)
+                         force=force, templates=templates, audit_head=head)
     signed = sign_pdf(letter.pdf, identity, page=letter.signature_page,
                       box=letter.signature_box, when=now,
                       reason=f"{inputs.physician.display_name} approves this letter",
@@ -349,36 +360,91 @@ def default_output(case_file: Path, kind: LetterKind, fmt: Format) -> Path:
     return case_file.with_name(f"{case_file.stem}-{kind.value}{fmt.suffix}")
 
 
-def record(outputs: Iterable[Output], inputs: Inputs, *, command: str, kind: LetterKind,
-           signer: str | None = None) -> None:
-    """Write each output atomically (0600), then one audit event per output.
+def protected_paths(inputs: Inputs, log: Path, extra: Iterable[tuple[str, Path]] = ()
+                    ) -> list[tuple[str, Path]]:
+    """Every file (or folder) a command reads or keeps, which no output may replace."""
+    from coverage.audit import key_location
 
-    All or nothing: an output the audit log cannot record is not left behind.
+    practice_file = inputs.practice_file
+    paths = [("case file", Path(inputs.case_file)), ("practice profile", Path(practice_file)),
+             ("audit log", log)]
+    key = key_location(practice_file)
+    if key is not None:
+        paths.append(("audit key", key))
+    for physician in inputs.practice.physicians:
+        if physician.p12:
+            paths.append(("signing identity", relative_to_profile(physician.p12, practice_file)))
+        if physician.signature_image:
+            paths.append(("signature image",
+                          relative_to_profile(physician.signature_image, practice_file)))
+    named_code_set = code_set_path(inputs.practice, Path(practice_file), None)
+    if named_code_set is not None:
+        paths.append(("code set", named_code_set))
+    return [*paths, *extra]
+
+
+def check_outputs(paths: Iterable[Path], inputs: Inputs,
+                  protect: Iterable[tuple[str, Path]] = ()) -> None:
+    """OutputError (exit 2) for an output path that would replace an input, the audit log,
+    another output of the same command, or anything but a regular file; before any work."""
+    from coverage.audit import log_location
+    from coverage.files import check_output_target
+
+    protected = protected_paths(inputs, log_location(inputs.practice, inputs.practice_file),
+                                protect)
+    seen: list[Path] = []
+    for path in paths:
+        check_output_target(path, [*protected, *(("output", p) for p in seen)])
+        seen.append(path)
+
+
+def record(outputs: Iterable[Output], inputs: Inputs, *, command: str, kind: LetterKind,
+           signer: str | None = None, protect: Iterable[tuple[str, Path]] = ()) -> None:
+    """Write each output atomically (0600), with one audit event per output.
+
+    Nothing is replaced until it is safe to: every output path is checked first (never one
+    of the command's inputs, the audit log or its key, nor anything but a regular file or a
+    new name; ``protect`` adds the command's own inputs such as a PKCS#12 file or a
+    templates folder), each output is written completely beside its target, the audit
+    events are inserted (holding the log's write lock), and only then are the files renamed
+    into place and the events committed. A log that cannot record leaves every target as
+    it was.
     """
-    _write_and_log([(o.path, o.data) for o in outputs], inputs, command, kind.value, signer)
+    _write_and_log([(o.path, o.data) for o in outputs], inputs, command, kind.value, signer,
+                   protect)
 
 
 def record_export(path: Path, data: bytes, inputs: Inputs, *, command: str, kind: str) -> None:
     """Write one output that is not a letter (e.g. a PAS request bundle) the way a letter is
-    written: atomically, 0600, with its audit event (``kind`` names what it is)."""
-    _write_and_log([(Path(path), data)], inputs, command, kind, None)
+    written: checked, atomically, 0600, with its audit event (``kind`` names what it is)."""
+    _write_and_log([(Path(path), data)], inputs, command, kind, None, ())
 
 
 def _write_and_log(files: list[tuple[Path, bytes]], inputs: Inputs, command: str, kind: str,
-                   signer: str | None) -> None:
-    from coverage.audit import log_location, new_event, record_many
-    from coverage.files import sha256_bytes, sha256_file, write_atomic
+                   signer: str | None, protect: Iterable[tuple[str, Path]]) -> None:
+    import os
 
+    from coverage.audit import appending, key_location, load_key, log_location, new_event
+    from coverage.errors import OutputError
+    from coverage.files import sha256_bytes, sha256_file, stage
+
+    log = log_location(inputs.practice, inputs.practice_file)
+    check_outputs([path for path, _ in files], inputs, protect)
+    key_file = key_location(inputs.practice_file)
+    key = load_key(key_file) if key_file is not None else None
     case_hash = sha256_file(Path(inputs.case_file))
-    written: list[Path] = []
+    events = [new_event(command, kind, case_hash, sha256_bytes(data), signer)
+              for _, data in files]
+    staged: list[tuple[Path, Path]] = []
     try:
         for path, data in files:
-            write_atomic(path, data)
-            written.append(path)
-        events = [new_event(command, kind, case_hash, sha256_bytes(data), signer)
-                  for _, data in files]
-        record_many(log_location(inputs.practice, inputs.practice_file), events)
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+            staged.append((stage(path, data), path))
+        with appending(log, events, key):
+            for tmp, path in staged:
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    raise OutputError(f"{path}: cannot be written ({exc.strerror})") from None
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)

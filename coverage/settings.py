@@ -19,6 +19,8 @@ PRACTICE_NAMES = ("practice.yaml", "practice.yml", "practice.json")
 
 # Environment variables (values never come from the command line for secrets)
 AUDIT_LOG_ENV = "KETAMINE_LETTERS_AUDIT_LOG"
+AUDIT_KEY_ENV = "KETAMINE_LETTERS_AUDIT_KEY"  # the audit key file, else audit.key by the profile
+AUDIT_KEY_NAME = "audit.key"
 P12_PASSWORD_ENV = "KETAMINE_LETTERS_P12_PASSWORD"
 USER_PASSWORD_ENV = "KETAMINE_LETTERS_USER_PASSWORD"
 

@@ -110,6 +110,8 @@ def _blocks(parent: ET.Element) -> list[doc.Block]:
 
 def parse_blocks(markup: str) -> list[doc.Block]:
     """Template output -> blocks; anything outside the vocabulary is an error."""
+    if "<!DOCTYPE" in markup or "<!ENTITY" in markup:
+        raise TemplateError("template produced a DOCTYPE or ENTITY declaration: not allowed")
     try:
         root = ET.fromstring(markup)
     except ET.ParseError as exc:
@@ -137,7 +139,7 @@ def template_environment(override: Path | None = None):
     loaders = [FileSystemLoader(str(templates_folder()))]
     environment_class = Environment
     if override is not None:
-        loaders.insert(0, FileSystemLoader(str(override)))
+        loaders.insert(0, _confined_loader(override))
         environment_class = SandboxedEnvironment
     env = environment_class(
         loader=ChoiceLoader(loaders),
@@ -154,15 +156,43 @@ def template_environment(override: Path | None = None):
     return env
 
 
+def _confined_loader(folder: Path):
+    """A loader for a clinic's folder that refuses a file resolving outside it (a link to
+    /etc/passwd is not a template)."""
+    from jinja2 import FileSystemLoader
+
+    root = Path(folder).resolve()
+
+    class ConfinedLoader(FileSystemLoader):
+        def get_source(self, environment, template):
+            source, filename, uptodate = super().get_source(environment, template)
+            if not Path(filename).resolve().is_relative_to(root):
+                raise TemplateError(f"template {template}: resolves outside the templates "
+                                    f"folder {folder}; copy the file into the folder instead")
+            return source, filename, uptodate
+
+    return ConfinedLoader(str(folder))
+
+
 def render_blocks(template_name: str, context: object, override: Path | None = None
                   ) -> list[doc.Block]:
-    """Render a letter template with ``context`` and parse it into blocks."""
-    from jinja2 import TemplateError as JinjaError
+    """Render a letter template with ``context`` and parse it into blocks.
 
-    env = template_environment(override)
-    try:
-        markup = env.get_template(template_name).render(c=context)
-    except JinjaError as exc:
-        where = f" ({override})" if override else ""
-        raise TemplateError(f"template {template_name}{where}: {exc}") from None
+    A clinic's templates (``override``) render confined (:mod:`coverage.template_sandbox`):
+    bounded in time, memory and output. Any failure names the template and line.
+    """
+    from coverage.template_sandbox import render_confined, render_here
+
+    folders = [templates_folder()]
+    if override is not None:
+        override = Path(override)
+        if not override.is_dir():
+            raise TemplateError(f"--templates {override}: "
+                                f"{'is not a folder' if override.exists() else 'not found'}; "
+                                "give the folder holding the clinic's templates")
+        folders.insert(0, override)
+        markup = render_confined(template_environment(override), template_name, context,
+                                 folders)
+    else:
+        markup = render_here(template_environment(None), template_name, context, folders)
     return parse_blocks(markup)

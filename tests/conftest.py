@@ -36,6 +36,7 @@ def audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test (and every CLI it starts) logs to its own temporary audit database."""
     path = tmp_path / "audit" / "audit.sqlite3"
     monkeypatch.setenv("KETAMINE_LETTERS_AUDIT_LOG", str(path))
+    monkeypatch.setenv("KETAMINE_LETTERS_AUDIT_KEY", str(path.parent / "audit.key"))
     return path
 
 

@@ -187,18 +187,20 @@ def late_case(tmp_path: Path) -> Path:
 
 def test_past_deadline_appeal_is_refused(late_case: Path, run_cli) -> None:
     out = late_case.parent / "late.pdf"
-    result = run_cli("appeal", str(late_case), "-o", str(out), cwd=late_case.parent)
+    result = run_cli("appeal", str(late_case), "-o", str(out), "--today", "2027-06-01",
+                     cwd=late_case.parent)
     assert result.returncode == 2
     assert "APPEAL_PAST_DEADLINE" in result.stderr and "2027-05-02" in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
-    check = run_cli("check", str(late_case), cwd=late_case.parent)
+    check = run_cli("check", str(late_case), "--today", "2027-06-01", cwd=late_case.parent)
     assert check.returncode == 2 and "filing deadline: 2027-05-02" in check.stdout
 
 
 def test_force_writes_past_deadline_with_the_finding(late_case: Path, run_cli) -> None:
     out = late_case.parent / "late.pdf"
-    result = run_cli("appeal", str(late_case), "-o", str(out), "--force", cwd=late_case.parent)
+    result = run_cli("appeal", str(late_case), "-o", str(out), "--force", "--today",
+                     "2027-06-01", cwd=late_case.parent)
     assert result.returncode == 0, result.stderr
     assert out.exists()
     assert "APPEAL_PAST_DEADLINE" in result.stderr  # still listed, as advisory

@@ -654,7 +654,7 @@ def test_an_audit_log_that_fails_during_the_run_keeps_no_letter(mixed, tmp_path,
                                                                 monkeypatch):
     from coverage import audit
 
-    def refuse(path, new_events):
+    def refuse(path, new_events, key=None):
         raise audit.AuditError(f"{path}: could not record the event (disk I/O error)")
 
     monkeypatch.setattr(audit, "record_many", refuse)

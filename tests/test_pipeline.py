@@ -108,20 +108,21 @@ def test_each_output_is_written_private_and_audited_once(tmp_path, audit_log) ->
     assert {e.output_sha256 for e in recorded} == {sha256_file(p) for p in paths.values()}
 
 
-def test_an_output_the_audit_log_cannot_record_is_not_left_behind(tmp_path, monkeypatch):
+def test_an_output_the_audit_log_cannot_record_is_not_left_behind(tmp_path, audit_log):
+    """A damaged log stops the command before anything is replaced: the old files stay."""
     case = copy_case(tmp_path)
     inputs = pipeline.load_inputs(case)
     letter = pipeline.make_letter(inputs, TODAY, formats=parse_formats("pdf,txt"))
-
-    def refuse(path, new_events):
-        raise AuditError(f"{path}: could not record the event (disk I/O error)")
-
-    monkeypatch.setattr("coverage.audit.record_many", refuse)
+    audit_log.parent.mkdir(parents=True, exist_ok=True)
+    audit_log.write_bytes(b"this is not a database" * 100)
     paths = {"pdf": tmp_path / "a.pdf", "txt": tmp_path / "a.txt"}
-    with pytest.raises(AuditError):
+    paths["pdf"].write_bytes(b"yesterday's letter")
+    with pytest.raises(AuditError, match="damaged"):
         pipeline.record(pipeline.outputs_for(letter, paths), inputs, command="lmn",
                         kind=LetterKind.LMN)
-    assert not any(p.exists() for p in paths.values())
+    assert paths["pdf"].read_bytes() == b"yesterday's letter"
+    assert not paths["txt"].exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
 def test_letter_writes_every_format_asked_for(tmp_path, run_cli, audit_log) -> None:

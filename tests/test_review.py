@@ -197,7 +197,10 @@ def test_date_impossible_birth_after_the_letter(check, case_data) -> None:
     assert all(f.severity is Severity.blocking for f in result.blocking)
 
 
-@pytest.mark.parametrize("route", ["oral", "intranasal", "IM", "subcutaneous", "IV push"])
+@pytest.mark.parametrize("route", ["oral", "intranasal", "IM", "subcutaneous", "IV push",
+                                   "no IV", "not intravenous", "IV then ketamine at home",
+                                   "intravenous infusion; troches between visits",
+                                   "IV or whatever the patient prefers"])
 def test_route_not_iv(check, case_data, route: str) -> None:
     case_data["plan"]["route"] = route
     result = check(case_data)
@@ -206,7 +209,8 @@ def test_route_not_iv(check, case_data, route: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "route", ["IV", "intravenous", "Intravenous Infusion", "iv-infusion", " intravenous  infusion "]
+    "route", ["IV", "intravenous", "Intravenous Infusion", "iv-infusion", " intravenous  infusion ",
+              "continuous intravenous (IV) infusion"]
 )
 def test_intravenous_spellings_are_accepted(check, case_data, route: str) -> None:
     case_data["plan"]["route"] = route

@@ -90,7 +90,7 @@ def test_incremental_update_is_detected(workspace, tmp_path: Path, run_cli) -> N
             writer.write(target)
     result = run_cli("verify", str(out), env=env, cwd=folder)
     assert result.returncode == 1
-    assert "MODIFIED AFTER SIGNING" in result.stdout
+    assert "CHANGED AFTER SIGNING" in result.stdout
 
 
 def test_not_a_pdf_exits_2(workspace, tmp_path: Path, run_cli) -> None:

@@ -325,7 +325,7 @@ def test_content_added_after_signing_is_reported(signed_pdf):
     assert result.modified_after_signing  # ...but the file now shows more than was signed
     assert not result.covers_whole_file
     assert not result.ok
-    assert result.lines()[0].startswith("edited.pdf: MODIFIED AFTER SIGNING")
+    assert result.lines()[0].startswith("edited.pdf: CHANGED AFTER SIGNING")
 
 
 def test_not_a_pdf():

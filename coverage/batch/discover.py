@@ -16,24 +16,32 @@ LOCK_NAME = ".batch.lock"
 
 def find_case_files(cases_dir: Path, exclude: tuple[Path, ...] = ()) -> list[tuple[str, Path]]:
     """(relative POSIX path, path) of every case file under ``cases_dir``, sorted."""
-    excluded = {p.resolve() for p in exclude}
+    excluded = {_resolved(p) for p in exclude}
     found: list[tuple[str, Path]] = []
     for folder, dirs, files in os.walk(cases_dir, followlinks=False):
         here = Path(folder)
         dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and (here / d).resolve() not in excluded
+            d for d in dirs if not d.startswith(".") and _resolved(here / d) not in excluded
         )
         for name in files:
             path = here / name
             if name.startswith(".") or name.lower() in PRACTICE_NAMES:
                 continue
-            if path.suffix.lower() not in CASE_SUFFIXES or path.resolve() in excluded:
+            if path.suffix.lower() not in CASE_SUFFIXES or _resolved(path) in excluded:
                 continue
-            if not path.is_file():
-                continue
+            if not path.is_file() and not path.is_symlink():
+                continue  # a FIFO or device; a broken link or a loop fails alone, named
             found.append((path.relative_to(cases_dir).as_posix(), path))
     found.sort(key=lambda item: item[0])
     return found
+
+
+def _resolved(path: Path) -> Path | None:
+    """The real path, or None for a link loop (which then matches nothing excluded)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def check_arguments(cases_dir: Path, out_dir: Path, kind: str, jobs: int | None,
@@ -78,10 +86,13 @@ def locked(out_dir: Path) -> Iterator[None]:
     except ImportError:  # Windows: no lock
         yield
         return
-    try:
-        handle = open(out_dir / LOCK_NAME, "a")  # noqa: SIM115
+    from coverage.files import open_private
+
+    try:  # 0600 whatever the umask; never through a link planted under the lock's name
+        handle = os.fdopen(open_private(out_dir / LOCK_NAME), "a")
     except OSError as exc:
-        raise InputError.one(str(out_dir), "", f"cannot be written ({exc.strerror})") from None
+        raise InputError.one(str(out_dir / LOCK_NAME), "",
+                             f"cannot be used as the lock ({exc.strerror})") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

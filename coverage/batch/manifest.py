@@ -11,7 +11,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from coverage.batch.naming import inside
+from coverage.batch.naming import inside, regular_entry
 from coverage.batch.results import UP_TO_DATE, WRITTEN, CaseResult, with_suffix
 from coverage.files import sha256_file, write_atomic
 
@@ -111,7 +111,7 @@ def recorded_files(out_dir: Path, entry: dict) -> list[Path | None]:
     out: list[Path | None] = []
     for suffix, digest in zip(suffixes, hashes, strict=False):
         path = inside(out_dir, with_suffix(entry["output"], suffix))
-        out.append(path if path.is_file() and sha256_file(path) == digest else None)
+        out.append(path if regular_entry(path) and sha256_file(path) == digest else None)
     return out
 
 
@@ -122,7 +122,7 @@ def recorded_letter(out_dir: Path, entry: dict) -> Path | None:
     a name outside the folder and OSError when the file cannot be read.
     """
     path = inside(out_dir, entry["output"])
-    return path if path.is_file() and sha256_file(path) == entry.get("output_sha256") else None
+    return path if regular_entry(path) and sha256_file(path) == entry.get("output_sha256") else None
 
 
 def write_manifest(out_dir: Path, case_files: list[str], results: dict[str, CaseResult],

@@ -8,7 +8,9 @@ staged letters and of copies kept in ``withdrawn/``.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections import defaultdict
 from pathlib import Path
 
@@ -44,12 +46,23 @@ def letter_name(stem: str, kind: str, suffix: str | None = None) -> str:
 
 
 def inside(folder: Path, name: str) -> Path:
-    """``folder / name``, refusing anything that would not be a plain file directly in folder."""
+    """``folder / name``, refusing anything that would not be a plain file directly in folder.
+
+    The name itself is never resolved: a link planted in the output folder is the entry
+    replaced (``os.replace``), never the file it points to (another patient's letter).
+    """
     base = folder.resolve()
-    target = (base / name).resolve()
-    if target.parent != base or Path(name).name != name or name in ("", ".", ".."):
+    if Path(name).name != name or name in ("", ".", "..") or "/" in name or "\\" in name:
         raise ValueError(f"{name!r} would land outside the output folder")
-    return target
+    return base / name
+
+
+def regular_entry(path: Path) -> bool:
+    """Whether ``path`` itself (not what a link points to) is a regular file."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def assign_names(results: list[CaseResult]) -> dict[str, tuple[str, str]]:
@@ -108,7 +121,7 @@ def free_name(folder: Path, name: str) -> Path:
     candidate = folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
     number = 2
-    while candidate.exists():
+    while os.path.lexists(candidate):
         candidate = folder / f"{stem}-{number}{suffix}"
         number += 1
     return candidate

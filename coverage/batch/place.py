@@ -15,6 +15,7 @@ from pathlib import Path
 from coverage.batch.manifest import recorded_files
 from coverage.batch.naming import assign_names, free_name, inside, staged_name
 from coverage.batch.results import BLOCKED, FAILED, UP_TO_DATE, WRITTEN, CaseResult, with_suffix
+from coverage.files import make_private_dir
 from coverage.settings import WITHDRAWN_FOLDER
 
 _KIND_WORDS = {"lmn": "a letter of medical necessity", "appeal": "an appeal"}
@@ -67,7 +68,7 @@ class _Placement:
                 if result.output == name:
                     continue
                 # an up-to-date letter whose name changes: park it, then move it like the rest
-                self.staging.mkdir(exist_ok=True)
+                make_private_dir(self.staging)
                 try:
                     for file_name, _ in result.files():
                         os.replace(inside(self.out_dir, file_name),
@@ -148,7 +149,7 @@ class _Placement:
             if paths[0] is None:
                 return  # not the bytes this tool wrote: somebody else's file
             target = free_name(self.out_dir / WITHDRAWN_FOLDER, old)
-            target.parent.mkdir(mode=0o700, exist_ok=True)
+            make_private_dir(target.parent)
             os.replace(paths[0], target)
             for path in paths[1:]:  # the same letter in its other formats goes with it
                 if path is not None:

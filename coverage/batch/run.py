@@ -26,7 +26,7 @@ from coverage.batch.results import FAILED, NOT_RUN, UP_TO_DATE, WRITTEN, CaseRes
 from coverage.batch.signals import signals_held
 from coverage.batch.worker import Task, display_paths, named_code_set, warm, work_one
 from coverage.errors import BatchError, InputError, LetterError
-from coverage.files import sha256_file
+from coverage.files import make_private_dir, sha256_file
 
 STAGING_NAME = ".staging"
 
@@ -75,7 +75,7 @@ def run_batch(
             str(cases_dir), "", "no case files (.yaml, .yml, .json) found in this folder"
         )
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(out_dir)
     except OSError as exc:
         raise InputError.one(str(out_dir), "", f"cannot be created ({exc.strerror})") from None
     with locked(out_dir):
@@ -295,13 +295,15 @@ class _Run:
 
     def _audit(self, practice_path: Path, results: list[CaseResult]) -> LetterError | None:
         """Log the letters of one practice in one transaction; the error if that failed."""
-        from coverage.audit import log_location, new_event, record_many
+        from coverage.audit import key_location, load_key, log_location, new_event, record_many
 
         try:
             log = log_location(self._practice_model(practice_path), str(practice_path))
+            key_file = key_location(practice_path)
+            key = load_key(key_file) if key_file is not None else None
             record_many(log, [new_event("batch", r.kind, r.case_sha256, digest, None)
                               for r in results
-                              for digest in (r.output_sha256, *r.extra_sha256)])
+                              for digest in (r.output_sha256, *r.extra_sha256)], key)
         except LetterError as exc:
             return exc
         return None
@@ -335,7 +337,7 @@ class _Run:
             tasks = self._preflight(tasks)
             if not tasks:
                 return
-            self.staging.mkdir(exist_ok=True)
+            make_private_dir(self.staging)
             self.jobs_used = min(self.jobs, len(tasks))
             practices = tuple(sorted({t.practice_path for t in tasks}))
             if self.jobs_used == 1:
@@ -364,10 +366,15 @@ class _Run:
             write_reports(self.out_dir, [self.results[f].report_row() for f in self._all],
                           tool_version=self.tool_version, kind=self.kind, today=self.today,
                           interrupted=self.interrupted, error=self.error)
-        except OSError as exc:
+        except (OSError, LetterError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            placed = [r.output for f in self._all
+                      if (r := self.results[f]).status == WRITTEN and r.output]
             raise BatchError(
-                f"{self.out_dir}: the report or manifest could not be written ({exc.strerror}); "
-                "letters already in the folder are complete"
+                f"{self.out_dir}: the report or manifest could not be written ({reason}); "
+                f"letters written by this run and complete: {len(placed)}"
+                + (f" ({', '.join(placed)})" if placed else "")
+                + "; every other case has no new letter"
             ) from None
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)

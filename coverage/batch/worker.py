@@ -49,6 +49,7 @@ class Task:
 def warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     """Worker initializer: load the heavy, per-process data once, not per case."""
     if in_worker:
+        die_with_parent()
         # Ctrl-C, a closed terminal or a kill of the process group reach the workers too: the
         # parent decides what stops, and when (it lets running chunks finish)
         for number in STOP_SIGNALS:
@@ -78,6 +79,24 @@ def warm(practice_paths: tuple[str, ...], in_worker: bool = True) -> None:
     if not warmed:
         with contextlib.suppress(Exception):
             load_code_set(None)
+
+
+def die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the batch process dies, even by SIGKILL
+    (which the batch cannot catch to stop its pool): no worker is left behind."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import multiprocessing
+
+    spawner = multiprocessing.parent_process()
+    parent = spawner.pid if spawner is not None else os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
 
 
 def _load(task: Task):
@@ -172,11 +191,12 @@ def work_one(task: Task) -> CaseResult:
             data = letter.outputs[fmt.name].data
             write_atomic(Path(task.staged) / staged_name(task.case_file, kind, fmt.suffix), data)
             hashes.append(sha256_bytes(data))
-    except OSError as exc:
+    except (OSError, LetterError) as exc:  # a full disk, a file-size limit
         for fmt in formats:
             (Path(task.staged) / staged_name(task.case_file, kind, fmt.suffix)).unlink(
                 missing_ok=True)
-        return done(findings=(f"{task.case_file}: letter could not be written ({exc.strerror})",))
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).rsplit("(", 1)[-1][:-1]
+        return done(findings=(f"{task.case_file}: letter not written ({reason})",))
     return done(status=WRITTEN, output_sha256=hashes[0], extra_sha256=tuple(hashes[1:]),
                 suffixes=tuple(f.suffix for f in formats),
                 pages=letter.outputs[formats[0].name].pages,

@@ -47,13 +47,21 @@ SAFETY_LABELS = {
 }
 
 
+IV_ROUTE_WORDS = frozenset({"iv", "intravenous", "intravenously", "intra", "venous",
+                            "infusion", "infusions", "continuous", "ketamine"})
+
+
 def is_intravenous(route: str) -> bool:
     """'intravenous infusion', 'IV', 'continuous intravenous (IV) infusion': yes.
 
-    Anything naming another route or a push ('IV push', 'oral', 'intranasal spray'): no.
+    A closed vocabulary, not a search: the whole route must be made of these words (and
+    name intravenous), so 'IV push', 'no IV', 'IV, then nasal at home' or 'oral' are refused.
     """
     text = route.lower()
-    return bool(INTRAVENOUS.search(text)) and not OTHER_ROUTES.search(text)
+    words = re.sub(r"[\s\-(),/]+", " ", text).split()
+    return (bool(words) and set(words) <= IV_ROUTE_WORDS
+            and bool(INTRAVENOUS.search(text) or {"intra", "venous"} <= set(words))
+            and not OTHER_ROUTES.search(text))
 
 
 def primary_condition(case: Case, kb: KnowledgeBase) -> tuple[int, Condition] | None:
@@ -79,8 +87,12 @@ def review_case(
     kb: KnowledgeBase,
     codes: CodeSet,
     letter_date: date,
+    today: date | None = None,
 ) -> Review:
-    """Review a case for a letter of medical necessity."""
+    """Review a case for a letter of medical necessity (``today``: to catch a letter dated
+    far ahead)."""
+    from coverage.review.plausibility import review_plausibility
+
     findings: list[Finding] = []
 
     def block(code: str, field: str, message: str) -> None:
@@ -108,6 +120,7 @@ def review_case(
     _review_therapies(case, kb, condition, block, advise)
     _review_pain(case, letter_date, advise)
     _review_safety(case, advise)
+    findings.extend(review_plausibility(case, letter_date, today))
     return Review(tuple(findings), condition, codes.release)
 
 
@@ -189,7 +202,8 @@ def _review_dates(case: Case, letter_date: date, block) -> None:
             block("DATE_BEFORE_BIRTH", field, f"{value} is before the date of birth")
 
     if dob > letter_date:  # before 1900 is refused when the case file is read
-        block("DATE_IMPOSSIBLE", "patient.date_of_birth", f"{dob} is not a possible date of birth")
+        block("DATE_IMPOSSIBLE", "patient.date_of_birth", "after the letter date: not a possible "
+              "date of birth")
     for i, diagnosis in enumerate(case.diagnoses):
         not_after_letter(diagnosis.onset_date, f"diagnoses[{i}].onset_date")
         not_before_birth(diagnosis.onset_date, f"diagnoses[{i}].onset_date")

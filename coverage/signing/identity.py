@@ -133,7 +133,7 @@ def save_identity(path: Path, p12: bytes, *, overwrite: bool = False) -> None:
 
 
 def _looks_like_pkcs12(data: bytes) -> bool:
-    """True when ``data`` parses as a PKCS#12 structure (so a load failure means the password)."""
+    """True when ``data`` starts like a PKCS#12 structure (version 3, a content)."""
     try:
         pfx = asn1_pkcs12.Pfx.load(data, strict=True)
         return pfx["version"].native == "v3" and pfx["auth_safe"]["content_type"].native in (
@@ -141,6 +141,26 @@ def _looks_like_pkcs12(data: bytes) -> bool:
             "signed_data",
         )
     except (ValueError, TypeError, KeyError):
+        return False
+
+
+def _truncated_der(data: bytes) -> bool:
+    """A DER SEQUENCE (as PKCS#12 starts) whose stated length runs past the end of the file."""
+    if len(data) < 4 or data[0] != 0x30 or data[1] < 0x81 or data[1] > 0x84:
+        return False
+    width = data[1] - 0x80
+    length = int.from_bytes(data[2:2 + width], "big")
+    return 2 + width + length > len(data) and length > 64
+
+
+def _intact_pkcs12(data: bytes) -> bool:
+    """True when every part of the PKCS#12 structure parses (the encrypted parts stay opaque),
+    so a load failure is the password or damage inside an encrypted part."""
+    try:
+        pfx = asn1_pkcs12.Pfx.load(data, strict=True)
+        pfx.native  # noqa: B018  (parses every level)
+        return True
+    except Exception:  # asn1crypto raises many kinds on damaged DER
         return False
 
 
@@ -170,9 +190,17 @@ def load_identity(p12_bytes: bytes, password: bytes, *, source: str, now: dateti
     try:
         key, cert, _others = pkcs12.load_key_and_certificates(p12_bytes, password or None)
     except ValueError as exc:
-        if _looks_like_pkcs12(p12_bytes):
-            raise SigningError(f"{source}: wrong password for this signing identity") from exc
-        raise SigningError(f"{source}: not a PKCS#12 (.p12/.pfx) signing identity") from exc
+        if _truncated_der(p12_bytes):
+            raise SigningError(f"{source}: the signing identity file is cut short (damaged); "
+                               "restore it from its backup") from exc
+        if not _looks_like_pkcs12(p12_bytes):
+            raise SigningError(f"{source}: not a PKCS#12 (.p12/.pfx) signing identity") from exc
+        if not _intact_pkcs12(p12_bytes):
+            raise SigningError(f"{source}: the signing identity file is damaged; restore it "
+                               "from its backup") from exc
+        raise SigningError(f"{source}: wrong password for this signing identity (or the file "
+                           "is damaged inside its encrypted part: if the password is right, "
+                           "restore it from its backup)") from exc
     if key is None or cert is None:
         raise SigningError(f"{source}: needs both a private key and its certificate")
     if key.public_key().public_bytes(
@@ -205,8 +233,10 @@ def load_identity(p12_bytes: bytes, password: bytes, *, source: str, now: dateti
 def load_identity_file(path: Path, password: bytes, *, now: datetime) -> Identity:
     """:func:`load_identity` on a file, with a SigningError when it cannot be read."""
     path = Path(path)
+    from coverage.files import read_regular
+
     try:
-        data = path.read_bytes()
+        data = read_regular(path, limit=1_000_000)
     except OSError as exc:
         raise SigningError(f"{path}: cannot read signing identity ({exc.strerror})") from exc
     return load_identity(data, password, source=str(path), now=now)

@@ -21,7 +21,6 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
@@ -53,6 +52,8 @@ class Verification:
     trust_note: str = ""
     field_name: str | None = None
     problems: tuple[str, ...] = ()
+    encrypted: bool = False
+    allowed_updates: tuple[str, ...] = ()  # updates PAdES allows after signing, named
 
     @property
     def ok(self) -> bool:
@@ -60,6 +61,9 @@ class Verification:
 
     def lines(self) -> list[str]:
         """A short report, first line the verdict."""
+        if self.encrypted:
+            return [f"{self.source}: ENCRYPTED PDF: its signature cannot be checked without its "
+                    "password (letters from this tool are never encrypted)"]
         if not self.signed:
             return [f"{self.source}: NOT SIGNED", *(f"  {p}" for p in self.problems)]
         if self.ok:
@@ -67,13 +71,14 @@ class Verification:
         elif not self.intact:
             verdict = "SIGNATURE BROKEN: the file was changed after it was signed"
         else:
-            verdict = "MODIFIED AFTER SIGNING: content was added after the signature"
+            verdict = "CHANGED AFTER SIGNING: the file holds more than what was signed"
         out = [f"{self.source}: {verdict}"]
         who = self.signer or "unknown signer"
         out.append(f"  signed by: {who}" + (f" (NPI {self.npi})" if self.npi else ""))
         if self.signing_time is not None:
             out.append(f"  signed at: {self.signing_time.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC")
         out.append(f"  trust: {self.trust_note}")
+        out.extend(f"  allowed after signing: {u}" for u in self.allowed_updates)
         out.extend(f"  {p}" for p in self.problems)
         return out
 
@@ -117,9 +122,20 @@ def verify_pdf(data: bytes, source: str, *, trust_roots: Sequence[bytes] = ()) -
     check_pdf_header(data, source)
     try:
         reader = PdfFileReader(io.BytesIO(data))
-        signatures = reader.embedded_regular_signatures
+        if reader.encrypted:
+            return Verification(source=source, signed=False, encrypted=True,
+                                trust_note="not evaluated")
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise NotAPdf(f"{source}: not a readable PDF ({exc})") from exc
+    try:
+        signatures = reader.embedded_regular_signatures
+    except Exception as exc:  # the PDF reads, its signature does not: a damaged signature
+        if b"/ByteRange" not in data:
+            raise NotAPdf(f"{source}: not a readable PDF ({exc})") from exc
+        reason = str(exc).split(" [")[0][:160] or type(exc).__name__
+        return Verification(source=source, signed=True, trust_note="not evaluated",
+                            problems=(f"the signature is damaged and cannot be checked "
+                                      f"({reason})",))
     if not signatures:
         return Verification(
             source=source,
@@ -132,25 +148,27 @@ def verify_pdf(data: bytes, source: str, *, trust_roots: Sequence[bytes] = ()) -
     if len(signatures) > 1:
         problems.append(f"{len(signatures) - 1} other signature(s) in the file were not checked")
 
-    cert = x509.load_der_x509_certificate(chosen.signer_cert.dump())
-    signer, npi = subject_info(cert)
     try:
         roots = _load_certs(trust_roots)
     except ValueError as exc:
         raise SigningError(f"trust roots: not a certificate ({exc})") from exc
-    context = ValidationContext(trust_roots=roots, allow_fetching=False)
-    try:
+    signer = npi = None
+    try:  # a damaged signature is a broken signature, whatever part of it is damaged
+        cert = x509.load_der_x509_certificate(chosen.signer_cert.dump())
+        signer, npi = subject_info(cert)
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
         status = validate_pdf_signature(chosen, signer_validation_context=context)
-    except (SignatureValidationError, PdfError, ValueError) as exc:
+    except Exception as exc:  # pyHanko, asn1crypto and cryptography raise many kinds here
+        reason = str(exc).split(" [")[0].split(" for subject")[0][:160] or type(exc).__name__
         return Verification(
             source=source,
             signed=True,
             signer=signer,
             npi=npi,
-            signing_time=chosen.self_reported_timestamp,
+            signing_time=_reported_time(chosen),
             field_name=chosen.field_name,
             trust_note="not evaluated",
-            problems=(*problems, f"the signature cannot be checked: {exc}"),
+            problems=(*problems, f"the signature is damaged and cannot be checked ({reason})"),
         )
 
     intact = bool(status.intact and status.valid)
@@ -160,22 +178,9 @@ def verify_pdf(data: bytes, source: str, *, trust_roots: Sequence[bytes] = ()) -
         problems.append("the signature value does not match the certificate's key")
 
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    level = status.modification_level
-    unchanged = whole or (
-        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
-        and level is not None
-        and level <= ModificationLevel.LTA_UPDATES
-        and status.docmdp_ok is not False
-    )
-    if not unchanged:
-        if status.coverage not in (
-            SignatureCoverageLevel.ENTIRE_FILE,
-            SignatureCoverageLevel.ENTIRE_REVISION,
-        ):
-            problems.append("the signature does not cover a complete revision of the file")
-        else:
-            what = level.name.lower().replace("_", " ") if level is not None else "unknown"
-            problems.append(f"updates were appended after signing (change level: {what})")
+    changes, allowed = after_signing(data, reader, chosen, status, len(signatures))
+    problems.extend(changes)
+    unchanged = not changes
 
     signing_time = status.signer_reported_dt or chosen.self_reported_timestamp
     return Verification(
@@ -187,8 +192,100 @@ def verify_pdf(data: bytes, source: str, *, trust_roots: Sequence[bytes] = ()) -
         intact=intact,
         covers_whole_file=whole,
         modified_after_signing=not unchanged,
+        allowed_updates=allowed,
         trusted=bool(status.trusted),
         trust_note=_trust_note(status, cert),
         field_name=chosen.field_name,
         problems=tuple(problems),
     )
+
+
+def _reported_time(signature) -> datetime | None:
+    try:
+        return signature.self_reported_timestamp
+    except Exception:  # a damaged signature may not even say when
+        return None
+
+
+def after_signing(data: bytes, reader, chosen, status, signature_count: int
+                  ) -> tuple[list[str], tuple[str, ...]]:
+    """What the file holds beyond the signed revision: (changes, allowed updates named).
+
+    Any byte after the signed revision that is not white space counts, not only what
+    pyHanko's difference analysis sees: bytes appended without a PDF update, and an update
+    that changes the document properties (/Info, which the analysis ignores), are changes.
+    Updates PAdES allows (a document security store or timestamp for long-term validation,
+    further signatures) are named and are not changes.
+    """
+    changes: list[str] = []
+    if status.coverage not in (SignatureCoverageLevel.ENTIRE_FILE,
+                               SignatureCoverageLevel.ENTIRE_REVISION):
+        return ["the signature does not cover a complete revision of the file"], ()
+    byte_range = list(chosen.sig_object["/ByteRange"])
+    signed_end = int(byte_range[2]) + int(byte_range[3])
+    tail = data[signed_end:]
+    if not tail.strip():
+        return [], ()
+    later = reader.xrefs.total_revisions - 1 - chosen.signed_revision
+    last_eof = data.rfind(b"%%EOF")
+    if later <= 0 or data[last_eof + 5:].strip():
+        changes.append("bytes were appended after the signed revision")
+    if later <= 0:
+        return changes, ()
+    if _info(reader, chosen.signed_revision) != _info(reader, None):
+        changes.append("the document properties (title, author...) were changed after signing")
+    level = status.modification_level
+    if level is None or status.docmdp_ok is False or level > ModificationLevel.FORM_FILLING:
+        what = level.name.lower().replace("_", " ") if level is not None else "unknown"
+        changes.append(f"an update changed the document after signing (change level: {what})")
+        return changes, ()
+    further = signature_count - 1 + len(_timestamps(reader))
+    if level is ModificationLevel.FORM_FILLING and further == 0:
+        changes.append("form fields were filled in after signing")
+    allowed = []
+    if further:
+        allowed.append(f"{further} further signature(s) or document timestamp(s)")
+    if _has_dss(reader):
+        allowed.append("long-term validation data (document security store)")
+    return changes, tuple(allowed)
+
+
+def _info(reader, revision: int | None) -> dict:
+    """The document properties at a revision (None: the latest), as comparable text."""
+    try:
+        trailer = (reader.trailer_view if revision is None
+                   else reader.get_historical_resolver(revision).trailer_view)
+        if "/Info" not in trailer:
+            return {}
+        info = trailer["/Info"]
+        return {str(key): str(info[key]) for key in info}
+    except Exception:  # unreadable properties differ from readable ones
+        return {"unreadable": str(revision)}
+
+
+def _timestamps(reader) -> list:
+    try:
+        return list(reader.embedded_timestamp_signatures)
+    except Exception:
+        return []
+
+
+def _has_dss(reader) -> bool:
+    try:
+        return "/DSS" in reader.root
+    except Exception:
+        return False
+
+
+def recorded_audit_head(data: bytes) -> str | None:
+    """The audit chain head a signed letter recorded in its keywords (None: none, or not a
+    PDF this tool signed)."""
+    import re
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data))
+        keywords = str(reader.trailer_view["/Info"]["/Keywords"])
+    except Exception:  # not a PDF, no properties, no keywords
+        return None
+    found = re.search(r"audit chain head: ([0-9a-f]{32})", keywords)
+    return found[1] if found else None

@@ -35,6 +35,7 @@ MAX_EXPANDED_VALUES = 10_000
 (a full case file has about 300): a 1 KB "billion laughs" file would otherwise become billions."""
 
 MAX_DEPTH = 100  # nesting levels; a case file has 4
+MAX_INT_DIGITS = 30  # a longer run of digits stays text (see coverage.input_limits)
 _C_NESTING_LIMIT = 1_000  # libyaml recurses without a limit and crashes near 10,000 levels
 
 _Y = "tag:yaml.org,2002:"
@@ -130,7 +131,9 @@ def _scalar(node: Node) -> Any:
     if tag is _STR:  # NFC: a decomposed 'ễ' would print with its marks misplaced
         return value if value.isascii() else unicodedata.normalize("NFC", value)
     if tag is _INT:
-        return int(value) if _PLAIN_INT.match(value) else value
+        # past MAX_INT_DIGITS it stays text (Python refuses over 4,300 digits; pydantic then
+        # says "must be a whole number" where one is expected)
+        return int(value) if len(value) <= MAX_INT_DIGITS and _PLAIN_INT.match(value) else value
     if tag is _FLOAT:
         return float(value) if _PLAIN_FLOAT.match(value) else value
     if tag is _TIME:
