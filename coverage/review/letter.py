@@ -14,6 +14,8 @@ from coverage.case import Case, Outcome, Phase, Sex
 from coverage.codes import CodeSet
 from coverage.knowledge import Condition, KnowledgeBase, TherapyKind
 from coverage.practice import Practice
+from coverage.review.coding import review_coding
+from coverage.review.consistency import review_consistency
 from coverage.review.findings import Finding, Review, Severity
 
 RECENT_PAIN_SCORE_DAYS = 90
@@ -103,6 +105,8 @@ def review_case(
     else:
         index, condition = found
         _review_condition(case, index, condition, advise)
+    review_coding(case, kb, codes, condition, letter_date, block, advise)
+    review_consistency(case, kb, letter_date, block, advise)
     _review_dates(case, letter_date, block)
     _review_plan(case, practice, block, advise)
     _review_therapies(case, kb, condition, block, advise)
