@@ -66,8 +66,8 @@ class CodeSet:
         if node is None and self._with_seventh(code) is not None:
             bare = code.replace(".", "")[:6].rstrip("X")
             node = bare[:3] + "." + bare[3:] if len(bare) > 3 else bare
-        chain = []
-        while node is not None:
+        chain: list[str] = []
+        while node is not None and node not in chain:  # a section may share its code's name
             chain.append(node)
             node = self.parents.get(node)
         return chain
@@ -158,7 +158,7 @@ def load_code_set(path: Path | None = None) -> CodeSet:
                 elif tag == "section":
                     section = element.get("id")
                     if section and chapter:
-                        parents[section] = chapter
+                        parents.setdefault(section, chapter)
                 elif tag == "chapter":
                     chapter, section = None, None
                 elif tag in NOTE_KINDS:
@@ -170,7 +170,7 @@ def load_code_set(path: Path | None = None) -> CodeSet:
                 name = (element.text or "").strip()
                 stack[-1][0] = name
                 parent = stack[-2][0] if len(stack) > 1 else section
-                if parent:
+                if parent and parent != name:
                     parents[name] = parent
             elif tag == "name" and not stack and section is None and chapter is None:
                 chapter = f"chapter {(element.text or '').strip()}"
