@@ -112,11 +112,11 @@ def _review_baseline(case: Case, kb: KnowledgeBase, retrospective: bool, block,
     if not retrospective:
         if baseline is not None and baseline.date >= first:
             index = case.pain.scores.index(baseline)
-            block(
-                "BASELINE_AFTER_FIRST_INFUSION", f"pain.scores[{index}].date",
-                f"the latest pain score, which the letter uses as the baseline, is dated "
-                f"{baseline.date}, on or after the first infusion ({first}); record the "
-                "score measured before treatment",
+            advise(
+                "BASELINE_AFTER_KETAMINE", f"pain.scores[{index}].date",
+                f"the latest pain score, which the letter uses as the baseline for this series, "
+                f"is dated {baseline.date}, after ketamine was first given ({first}); if this "
+                "is a new initial series, say so in the record and record a current score",
             )
         return
     if baseline is None:
