@@ -56,6 +56,7 @@ OFFICIAL = {
     "B02.29": "Other postherpetic nervous system involvement",
     "E11.42": "Type 2 diabetes mellitus with diabetic polyneuropathy",
     "Z79.4": "Long term (current) use of insulin",
+    "Z79.84": "Long term (current) use of oral hypoglycemic drugs",
     "G62.0": "Drug-induced polyneuropathy",
     "T45.1X5S": "Adverse effect of antineoplastic and immunosuppressive drugs, sequela",
     "Z85.038": "Personal history of other malignant neoplasm of large intestine",

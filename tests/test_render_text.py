@@ -52,7 +52,8 @@ def example_letters() -> list[tuple[Path, str]]:
     """Every example that makes a letter: each case as an LMN, each denial as an appeal."""
     cases = sorted(p for p in EXAMPLES.glob("*.yaml")
                    if p.name != "practice.yaml" and not p.name.startswith("blocked-"))
-    appeals = sorted((EXAMPLES / "appeals").glob("*.yaml"))
+    appeals = sorted(p for p in (EXAMPLES / "appeals").glob("*.yaml")
+                     if not p.name.startswith("blocked-"))
     return [(p, "lmn") for p in cases] + [(p, "appeal") for p in appeals]
 
 

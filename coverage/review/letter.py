@@ -105,13 +105,13 @@ def review_case(
     else:
         index, condition = found
         _review_condition(case, index, condition, advise)
-    review_coding(case, kb, codes, condition, letter_date, block, advise)
-    review_consistency(case, kb, letter_date, block, advise)
     _review_dates(case, letter_date, block)
     _review_plan(case, practice, block, advise)
     _review_therapies(case, kb, condition, block, advise)
     _review_pain(case, letter_date, advise)
     _review_safety(case, advise)
+    review_coding(case, kb, codes, condition, letter_date, block, advise)
+    review_consistency(case, kb, letter_date, block, advise)
     return Review(tuple(findings), condition, codes.release)
 
 
