@@ -187,6 +187,18 @@ def test_blocked_example_is_the_excludes1_pair(world) -> None:
     assert [f.code for f in result.blocking] == ["EXCLUDES1_PAIR"]
 
 
+def test_a_code_first_note_puts_the_underlying_disease_first(world, case_data, codes) -> None:
+    assert codes.lookup("E85.1").billable
+    case_data["diagnoses"] = [{"code": "G63"}, {"code": "E85.1"}]
+    (message,) = [f.message for f in review(world, case_data).findings
+                  if f.code == "CODE_FIRST_ORDER"]
+    assert message.startswith("list E85.1 before G63: the official tabular says")
+    assert 'under G63: "Code first: amyloidosis (E85.-)"' in message
+    assert 'under G63: "Code first: metabolic diseases (E70-E88)"' in message
+    case_data["diagnoses"].reverse()
+    assert "CODE_FIRST_ORDER" not in [f.code for f in review(world, case_data).findings]
+
+
 # --- the I.A.12.a exception and the billing pointers ---------------------------------------
 
 

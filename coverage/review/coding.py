@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from coverage.case import Case
-from coverage.codes import EXCLUDES1, USE_ADDITIONAL, CodeSet, TabularNote
+from coverage.codes import CODE_FIRST, EXCLUDES1, USE_ADDITIONAL, CodeSet, TabularNote
 from coverage.codes.references import note_references
 from coverage.knowledge import Condition, KnowledgeBase, load_long_term_drugs
 
@@ -82,6 +82,7 @@ def review_coding(case: Case, kb: KnowledgeBase, codes: CodeSet, condition: Cond
     """The tabular's notes applied to this case's codes, and the release for its dates."""
     _review_excludes1(case, codes, block, advise)
     _review_unrelated_records(case, block)
+    _review_code_first(case, codes, advise)
     _review_long_term_use(case, codes, advise)
     _review_release(case, codes, letter_date, advise)
 
@@ -120,6 +121,22 @@ def _review_unrelated_records(case: Case, block) -> None:
                 "a confirmed-unrelated pair names two different codes listed under diagnoses"
                 + (f"; {', '.join(missing)} is not listed" if missing else ""),
             )
+
+
+def _review_code_first(case: Case, codes: CodeSet, advise) -> None:
+    """A listed code that a "code first" note names must come before the code it sits under."""
+    listed = [d.code for d in case.diagnoses]
+    for i, code in enumerate(listed):
+        notes = codes.notes_for(code, CODE_FIRST)
+        for j in range(i + 1, len(listed)):
+            naming = [n for n in notes if listed[j] != code
+                      and any(r.matches(listed[j]) for r in note_references(n.text))]
+            if naming:
+                quoted = "; ".join(f'under {n.owner}: "Code first: {n.text}"' for n in naming)
+                advise(
+                    "CODE_FIRST_ORDER", f"diagnoses[{j}].code",
+                    f"list {listed[j]} before {code}: the official tabular says {quoted}",
+                )
 
 
 def _review_long_term_use(case: Case, codes: CodeSet, advise) -> None:
