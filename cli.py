@@ -205,7 +205,13 @@ def check(
     Example: ketamine-letters check examples/crps-1.yaml
     """
     from coverage.errors import InputError
-    from coverage.pipeline import choose_kind, deadline_summary, load_inputs, review
+    from coverage.pipeline import (
+        choose_kind,
+        deadline_summary,
+        load_inputs,
+        review,
+        service_summary,
+    )
 
     with reported_errors():
         try:
@@ -223,7 +229,7 @@ def check(
         day = _today(today)
         result = review(inputs, day, choose_kind(inputs, None))
         _print_findings(result, str(case_file), json_output,
-                        lambda: deadline_summary(inputs, day))
+                        lambda: service_summary(inputs, day) | deadline_summary(inputs, day))
     raise typer.Exit(0 if result.ok else 2)
 
 

@@ -39,7 +39,7 @@ SafeId = Annotated[
 ]
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2099, 12, 31)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the case file as first released (patient, coverage, diagnoses, pain, prior therapies, "
        "safety, plan, ketamine response, enclosures, denial)",
@@ -47,6 +47,9 @@ SCHEMA_CHANGES: dict[int, str] = {
        "date), written by `import fhir`; remittance import (X12 835): optional claim_numbers "
        "on the case; optional denial.billed_amount, denial.paid_amount and "
        "denial.requested_action; CARC codes may be alphanumeric (CO-B7, OA-A2)",
+    3: "current_medications (optional): what the patient takes now, for the long-term drug "
+       "therapy codes (Z79.-); unrelated_diagnoses (optional): pairs of codes under an "
+       "Excludes1 note that the physician confirmed are unrelated (guideline I.A.12.a)",
 }
 
 
@@ -234,6 +237,27 @@ class PriorTherapy(_Model):
     note: Text | None = None
 
 
+class CurrentMedication(_Model):
+    """A drug the patient takes now (prior therapies have ended): Z79.- codes rest on these."""
+
+    agent: ShortText = Field(description="drug as in the record, e.g. 'insulin glargine'")
+    dose: ShortText | None = None
+    since: Day | None = None
+
+
+class UnrelatedPair(_Model):
+    """Two codes under an Excludes1 note that the physician confirmed are unrelated.
+
+    The official guidelines (section I.A.12.a) then allow both to be reported; the infusion's
+    billing lines still point only at the condition being treated.
+    """
+
+    codes: list[Icd10Code] = Field(min_length=2, max_length=2)
+    confirmed_by: ShortText = Field(description="the physician who confirmed it")
+    confirmed_on: Day
+    basis: Text | None = Field(default=None, description="why they are unrelated, from the record")
+
+
 class ScreeningItem(_Model):
     reviewed: bool
     finding: Text | None = None
@@ -396,6 +420,13 @@ class Case(_Model):
     diagnoses: list[Diagnosis] = Field(min_length=1, max_length=12)
     pain: PainAndFunction = Field(default_factory=PainAndFunction)
     prior_therapies: list[PriorTherapy] = Field(default_factory=list)
+    current_medications: list[CurrentMedication] = Field(
+        default_factory=list, description="what the patient takes now (schema 3)"
+    )
+    unrelated_diagnoses: list[UnrelatedPair] = Field(
+        default_factory=list,
+        description="Excludes1 pairs the physician confirmed are unrelated (schema 3)",
+    )
     safety: SafetyScreening = Field(default_factory=SafetyScreening)
     plan: TreatmentPlan
     ketamine_response: KetamineResponse | None = None

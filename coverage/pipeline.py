@@ -129,6 +129,13 @@ def review(inputs: Inputs, today: date, kind: LetterKind | str = LetterKind.LMN,
     return result
 
 
+def service_summary(inputs: Inputs, today: date) -> dict[str, str]:
+    """The dates of service and the ICD-10-CM release they fall in, for staff."""
+    from coverage.review.coding import service_summary as summary
+
+    return {"dates_of_service": summary(inputs.case, inputs.letter_date(today))}
+
+
 def deadline_summary(inputs: Inputs, today: date) -> dict[str, str]:
     """An appeal's level, filing deadline and decision time, for staff; empty for an LMN."""
     from coverage.review.appeal import deadline_summary as summary

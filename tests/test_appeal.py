@@ -129,7 +129,7 @@ def appeal_texts() -> dict[str, str]:
 
     return {
         path.stem: _text(make_letter(load_inputs(path), TODAY, "appeal").pdf)
-        for path in sorted(APPEALS.glob("*.yaml"))
+        for path in sorted(APPEALS.glob("*.yaml")) if not path.name.startswith("blocked-")
     }
 
 

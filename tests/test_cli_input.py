@@ -23,7 +23,8 @@ from coverage.starter import STARTER_CONDITIONS, starter_case
 TOP_LEVEL_FIELDS = {
     "case_id", "letter_date", "prescriber", "patient", "coverage", "diagnoses", "pain",
     "prior_therapies", "safety", "plan", "ketamine_response", "enclosures", "denial",
-    "schema_version", "imported_from", "claim_numbers",
+    "schema_version", "imported_from", "claim_numbers", "current_medications",
+    "unrelated_diagnoses",
 }  # fmt: skip
 
 
@@ -127,7 +128,7 @@ BAD_FIELDS = [
     ("unknown-field", "patient.weight_lbs", 150, ["patient.weight_lbs", "unknown field"]),
     ("quoted-invalid-date", "letter_date", "2026-02-30", ["letter_date", "not a valid date"]),
     ("non-billable-code", "diagnoses.0.code", "G90.5", ["diagnoses[0].code", "ICD_NOT_BILLABLE"]),
-    ("unknown-code", "diagnoses.1.code", "G89.99", ["diagnoses[1].code", "ICD_UNKNOWN"]),
+    ("unknown-code", "diagnoses.0.code", "G90.99", ["diagnoses[0].code", "ICD_UNKNOWN"]),
     ("oral-route", "plan.route", "oral", ["plan.route", "ROUTE_NOT_IV"]),
     ("fill-in-left", "coverage.payer_name", "FILL-IN", ["coverage.payer_name", "placeholder"]),
     ("unknown-prescriber", "prescriber", "dr-nobody", ["prescriber", "not in the practice"]),
@@ -280,7 +281,7 @@ def test_check_json_on_a_good_weak_evidence_case(runs) -> None:
     payload = json.loads(result.stdout)
     assert payload["ok"] is True
     assert [(f["code"], f["severity"]) for f in payload["findings"]] == [
-        ("WEAK_EVIDENCE", "ADVISORY")
+        ("WEAK_EVIDENCE", "ADVISORY"), ("CODE_SET_NOT_FOR_DATES", "ADVISORY")
     ]
 
 

@@ -58,7 +58,8 @@ def letter_document(path: Path, kind: str) -> Document:
 def _examples() -> list[tuple[str, Path, str]]:
     cases = sorted(p for p in (ROOT / "examples").glob("*.yaml")
                    if p.name != "practice.yaml" and not p.name.startswith("blocked-"))
-    appeals = sorted((ROOT / "examples" / "appeals").glob("*.yaml"))
+    appeals = sorted(p for p in (ROOT / "examples" / "appeals").glob("*.yaml")
+                     if not p.name.startswith("blocked-"))
     return ([(f"{p.stem}-lmn", p, "lmn") for p in cases]
             + [(f"{p.stem}-appeal", p, "appeal") for p in appeals])
 

@@ -51,8 +51,9 @@ def example_document(case: Path, kind: str = "lmn",
 def example_letters() -> list[tuple[Path, str]]:
     """Every example that makes a letter: each case as an LMN, each denial as an appeal."""
     cases = sorted(p for p in EXAMPLES.glob("*.yaml")
-                   if p.name not in {"practice.yaml", "blocked-oral-route.yaml"})
-    appeals = sorted((EXAMPLES / "appeals").glob("*.yaml"))
+                   if p.name != "practice.yaml" and not p.name.startswith("blocked-"))
+    appeals = sorted(p for p in (EXAMPLES / "appeals").glob("*.yaml")
+                     if not p.name.startswith("blocked-"))
     return [(p, "lmn") for p in cases] + [(p, "appeal") for p in appeals]
 
 

@@ -24,6 +24,8 @@ from coverage.kinds import LetterKind
 from coverage.knowledge import Citation, KnowledgeBase, LegalSource
 from coverage.practice import Physician, Practice
 from coverage.review import PLACES_OF_SERVICE, SAFETY_LABELS, Review, therapy_class_key
+from coverage.review.coding import treated_codes
+from coverage.review.consistency import baseline_score
 
 OUTCOME_LABELS = {
     Outcome.inadequate_response: "Inadequate response",
@@ -161,7 +163,7 @@ def compose_letter(
     primary_diagnosis = case.diagnoses[diagnoses.index(primary)]
     since = case.pain.pain_since or primary_diagnosis.onset_date
     scores = sorted(case.pain.scores, key=lambda s: s.date)
-    latest = scores[-1] if scores else None
+    latest = baseline_score(case, kb)  # a retrospective request: the pre-treatment score
 
     therapies, class_summary = _therapy_rows(case, kb)
 
@@ -186,7 +188,8 @@ def compose_letter(
 
     plan = case.plan
     dose_mg = round(plan.dose_mg_per_kg * case.patient.weight_kg, 1)
-    pointer_all = "".join(d.pointer for d in diagnoses[:4])
+    # the infusion points only at what it treats (never at an unrelated or incidental code)
+    pointer_all = "".join(diagnoses[i].pointer for i in treated_codes(case, condition, kb)[:4])
     billing = [
         BillingRow("CPT", line.code, line.description, line.units,
                    line.units * plan.infusions, pointer_all)

@@ -121,6 +121,24 @@ class DenialCode(_Strict):
     )
 
 
+class LongTermDrugCode(_Strict):
+    """A Z79.- code for current long-term drug therapy, and the drugs that show it."""
+
+    code: str = Field(pattern=r"^Z79\.[0-9A-Z]{1,3}$")
+    label: str
+    agents: list[str] = Field(min_length=1)
+
+    def shown_by(self, agent: str) -> bool:
+        text = agent.lower()
+        return any(re.search(rf"\b{re.escape(a)}\b", text) for a in self.agents)
+
+
+@cache
+def load_long_term_drugs() -> tuple[LongTermDrugCode, ...]:
+    """The long-term drug therapy codes the tabular's "use additional code" notes ask for."""
+    return tuple(LongTermDrugCode(**row) for row in _read("long_term_drugs.yaml"))
+
+
 class KnowledgeBase(_Strict):
     """Everything the knowledge files hold, cross-checked on load."""
 

@@ -13,6 +13,7 @@ from coverage.case import AppealLevel, Case, Denial, DenialReason
 from coverage.deadlines import Deadline, decision_time, filing_deadline, level_name
 from coverage.knowledge import KnowledgeBase
 from coverage.practice import Practice
+from coverage.review.claim_denials import review_claim_denials
 from coverage.review.findings import Finding, Review, Severity
 
 DEADLINE_SOON_DAYS = 14
@@ -150,6 +151,7 @@ def review_appeal(case: Case, practice: Practice, kb: KnowledgeBase, base: Revie
             and not denial.retro_authorization_grounds):
         advise("NO_RETRO_GROUNDS", "denial.retro_authorization_grounds",
                "no urgency or grounds for retroactive authorization recorded")
+    review_claim_denials(case, block, advise)
     if denial.policy_cited and not denial.policy_criteria:
         advise("POLICY_CRITERIA_NOT_RECORDED", "denial.policy_criteria",
                "the denial cites a policy; record its criteria and where the record meets them")

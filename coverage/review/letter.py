@@ -14,6 +14,8 @@ from coverage.case import Case, Outcome, Phase, Sex
 from coverage.codes import CodeSet
 from coverage.knowledge import Condition, KnowledgeBase, TherapyKind
 from coverage.practice import Practice
+from coverage.review.coding import review_coding
+from coverage.review.consistency import review_consistency
 from coverage.review.findings import Finding, Review, Severity
 
 RECENT_PAIN_SCORE_DAYS = 90
@@ -120,6 +122,8 @@ def review_case(
     _review_therapies(case, kb, condition, block, advise)
     _review_pain(case, letter_date, advise)
     _review_safety(case, advise)
+    review_coding(case, kb, codes, condition, letter_date, block, advise)
+    review_consistency(case, kb, letter_date, block, advise)
     findings.extend(review_plausibility(case, letter_date, today))
     return Review(tuple(findings), condition, codes.release)
 

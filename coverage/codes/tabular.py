@@ -1,24 +1,40 @@
-"""Coding: ICD-10-CM lookups against an official tabular release, CPT lines from minutes.
+"""ICD-10-CM lookups against an official tabular release, with its instructional notes.
 
 The code set is read from the official CMS tabular XML (``icd10cm-tabular-*.xml``). By default
 that is the FY2026 file shipped in the simple-icd-10-cm package; a clinic can point the tool at
 a newer release (``icd10cm_tabular`` in the practice profile, or ``--code-set``). Parsing takes
 about a third of a second, so it happens only when a command needs codes, once per process.
+The Excludes1, "use additional code" and "code first" notes are kept as written in the same
+pass, per chapter, section and code, so the coding rules come from the file, not from a list.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from coverage.errors import InputError
 
 _BUNDLED_PACKAGE = "simple_icd_10_cm"
+EXCLUDES1 = "excludes1"
+USE_ADDITIONAL = "useAdditionalCode"
+CODE_FIRST = "codeFirst"
+NOTE_KINDS = (EXCLUDES1, USE_ADDITIONAL, CODE_FIRST)
+NOTE_LABELS = {EXCLUDES1: "Excludes1", USE_ADDITIONAL: "Use additional code",
+               CODE_FIRST: "Code first"}
+
+
+@dataclass(frozen=True)
+class TabularNote:
+    """One instructional note as the tabular prints it, with the node it sits under."""
+
+    owner: str  # a code ("G89.2"), a section ("G60-G65") or a chapter ("chapter 6")
+    kind: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,30 @@ class CodeSet:
     source: str
     entries: dict[str, tuple[str, bool]]
     seventh: dict[str, dict[str, str]]
+    notes: dict[str, tuple[TabularNote, ...]] = field(default_factory=dict)
+    parents: dict[str, str] = field(default_factory=dict)
+    fiscal_year: int | None = None
+    update_month: str | None = None  # "April" for the April 1 update; None for October
+
+    def lineage(self, code: str) -> list[str]:
+        """The code's own entry, then each node above it up to its chapter.
+
+        A code with a 7th character belongs to its 6-character entry. Empty for an unknown code.
+        """
+        node = code if code in self.entries else None
+        if node is None and self._with_seventh(code) is not None:
+            bare = code.replace(".", "")[:6].rstrip("X")
+            node = bare[:3] + "." + bare[3:] if len(bare) > 3 else bare
+        chain: list[str] = []
+        while node is not None and node not in chain:  # a section may share its code's name
+            chain.append(node)
+            node = self.parents.get(node)
+        return chain
+
+    def notes_for(self, code: str, kind: str) -> list[TabularNote]:
+        """Notes of one kind that apply to a code: its own and those of every node above it."""
+        return [n for node in self.lineage(code) for n in self.notes.get(node, ())
+                if n.kind == kind]
 
     def lookup(self, code: str) -> CodeEntry | None:
         """The entry for a code (with its dot), or None when the release has no such code."""
@@ -99,9 +139,14 @@ def load_code_set(path: Path | None = None) -> CodeSet:
     path = Path(path) if path is not None else bundled_tabular()
     entries: dict[str, tuple[str, bool]] = {}
     seventh: dict[str, dict[str, str]] = {}
+    notes: dict[str, list[TabularNote]] = {}
+    parents: dict[str, str] = {}
     stack: list[list] = []  # [name, desc, has_child_diag]
     version: str | None = None
     extension_owner: str | None = None
+    chapter: str | None = None
+    section: str | None = None
+    pending: list[str] = []  # note texts of the instruction being read
     try:
         for event, element in ET.iterparse(path, events=("start", "end")):
             tag = element.tag
@@ -110,13 +155,36 @@ def load_code_set(path: Path | None = None) -> CodeSet:
                     stack.append([None, None, False])
                 elif tag == "sevenChrDef" and stack:
                     extension_owner = stack[-1][0]
+                elif tag == "section":
+                    section = element.get("id")
+                    if section and chapter:
+                        parents.setdefault(section, chapter)
+                elif tag == "chapter":
+                    chapter, section = None, None
+                elif tag in NOTE_KINDS:
+                    pending = []
                 continue
             if tag == "version" and version is None:
                 version = (element.text or "").strip()
             elif tag == "name" and stack and stack[-1][0] is None:
-                stack[-1][0] = (element.text or "").strip()
+                name = (element.text or "").strip()
+                stack[-1][0] = name
+                parent = stack[-2][0] if len(stack) > 1 else section
+                if parent and parent != name:
+                    parents[name] = parent
+            elif tag == "name" and not stack and section is None and chapter is None:
+                chapter = f"chapter {(element.text or '').strip()}"
             elif tag == "desc" and stack and stack[-1][1] is None:
                 stack[-1][1] = (element.text or "").strip()
+            elif tag == "note":
+                pending.append((element.text or "").strip())
+            elif tag in NOTE_KINDS:
+                owner = stack[-1][0] if stack else (section or chapter)
+                if owner:
+                    notes.setdefault(owner, []).extend(
+                        TabularNote(owner, tag, text) for text in pending if text
+                    )
+                pending = []
             elif tag == "extension" and extension_owner:
                 seventh.setdefault(extension_owner, {})[element.get("char", "")] = (
                     element.text or ""
@@ -130,47 +198,19 @@ def load_code_set(path: Path | None = None) -> CodeSet:
                 if stack:
                     stack[-1][2] = True
                 element.clear()
+            elif tag == "section":
+                section = None
     except FileNotFoundError:
         raise InputError.one(str(path), "", "ICD-10-CM tabular file not found") from None
     except ET.ParseError as exc:
         raise InputError.one(str(path), "", f"not an ICD-10-CM tabular XML file ({exc})") from None
     if len(entries) < 1000:
         raise InputError.one(str(path), "", "holds too few codes to be an ICD-10-CM tabular list")
-    return CodeSet(_release_label(version, path), str(path), entries, seventh)
+    month = re.search(r"(January|April|July|October)-\d{1,2}-(\d{4})", path.name)
+    return CodeSet(
+        _release_label(version, path), str(path), entries, seventh,
+        {owner: tuple(found) for owner, found in notes.items()}, parents,
+        int(version) if version and version.isdigit() else None,
+        month.group(1) if month and month.group(1) != "October" else None,
+    )
 
-
-@dataclass(frozen=True)
-class BillingLine:
-    code: str
-    description: str
-    units: int
-
-
-IV_PUSH = "96374"
-INFUSION_FIRST_HOUR = "96365"
-INFUSION_EACH_ADDITIONAL_HOUR = "96366"
-UNCLASSIFIED_DRUG = "J3490"
-
-
-def infusion_lines(minutes: int) -> list[BillingLine]:
-    """Administration codes for one infusion of ``minutes`` by the CPT time rule.
-
-    15 minutes or less is an IV push (96374); 96365 covers up to 90 minutes; each 96366 unit
-    needs more than 30 minutes past the last full hour (91-150 min: 1 unit, 151-210: 2...).
-    """
-    if minutes <= 15:
-        return [BillingLine(IV_PUSH, "IV push, single or initial substance", 1)]
-    lines = [BillingLine(INFUSION_FIRST_HOUR, "IV infusion, therapy, initial, up to 1 hour", 1)]
-    if minutes > 90:
-        extra = math.ceil((minutes - 90) / 60)
-        lines.append(
-            BillingLine(INFUSION_EACH_ADDITIONAL_HOUR, "IV infusion, each additional hour", extra)
-        )
-    return lines
-
-
-def drug_line(dose_mg: float, ndc: str | None) -> BillingLine:
-    detail = f"ketamine hydrochloride {dose_mg:g} mg IV"
-    if ndc:
-        detail += f", NDC {ndc}"
-    return BillingLine(UNCLASSIFIED_DRUG, f"Unclassified drug: {detail}", 1)
