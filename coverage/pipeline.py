@@ -144,6 +144,17 @@ def deadline_summary(inputs: Inputs, today: date) -> dict[str, str]:
     return summary(inputs.case, inputs.practice, filing_day(inputs.letter_date(today), today))
 
 
+def filing_deadline(inputs: Inputs) -> str | None:
+    """An appeal's filing date (ISO), or why none could be computed; None without a denial.
+    What the batch report and the web worklist show beside each appeal."""
+    if inputs.case.denial is None:
+        return None
+    from coverage.review.appeal import appeal_deadline
+
+    deadline = appeal_deadline(inputs.case, inputs.practice)
+    return deadline.due.isoformat() if deadline.due else deadline.basis
+
+
 # --------------------------------------------------------------------------- compose, render
 
 

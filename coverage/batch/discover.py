@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from coverage.errors import InputError
+from coverage.kinds import AUTO, LetterKind
 from coverage.settings import CASE_SUFFIXES, PRACTICE_NAMES
 
-KINDS = ("auto", "lmn", "appeal")
+KINDS = (AUTO, *LetterKind)  # what --kind takes: the kinds of coverage.kinds, or auto
 LOCK_NAME = ".batch.lock"
 
 

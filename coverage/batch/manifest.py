@@ -14,6 +14,7 @@ from pathlib import Path
 from coverage.batch.naming import inside, regular_entry
 from coverage.batch.results import UP_TO_DATE, WRITTEN, CaseResult, with_suffix
 from coverage.files import sha256_file, write_atomic
+from coverage.kinds import AUTO
 
 MANIFEST_NAME = ".manifest.json"
 MANIFEST_FORMAT = 1
@@ -82,7 +83,7 @@ def up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
     if entry.get("templates_sha256") != templates_sha:  # the clinic's wording changed
         return False
     # auto chose a kind from this very case file before; an explicit kind must match the letter
-    if entry.get("requested_kind" if kind == "auto" else "kind") != kind:
+    if entry.get("requested_kind" if kind == AUTO else "kind") != kind:
         return False
     output, recorded = entry.get("output"), entry.get("output_sha256")
     if not isinstance(output, str) or not isinstance(recorded, str):

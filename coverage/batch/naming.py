@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from coverage.batch.results import CaseResult
+from coverage.kinds import LetterKind
 
 SUFFIX_DIGITS = 10
 SAFE_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -38,7 +39,7 @@ def path_digest(case_file: str, digits: int = SUFFIX_DIGITS) -> str:
 
 def letter_name(stem: str, kind: str, suffix: str | None = None) -> str:
     """``<stem>-<kind>.pdf``; ``<stem>-<kind>-<suffix>.pdf`` keeps colliding case_ids apart."""
-    if not SAFE_STEM.match(stem) or kind not in ("lmn", "appeal"):
+    if not SAFE_STEM.match(stem) or kind not in tuple(LetterKind):
         raise ValueError(f"unsafe letter name from stem {stem!r} and kind {kind!r}")
     if suffix is not None and not re.fullmatch(r"[0-9a-f]{4,64}", suffix):
         raise ValueError("unsafe suffix")
@@ -74,7 +75,7 @@ def assign_names(results: list[CaseResult]) -> dict[str, tuple[str, str]]:
     groups: dict[str, list[CaseResult]] = defaultdict(list)
     stems: dict[str, str] = {}
     for result in results:
-        if result.kind not in ("lmn", "appeal"):
+        if result.kind not in tuple(LetterKind):
             continue
         try:
             stem = safe_stem(result.stem or result.case_id)

@@ -16,9 +16,8 @@ from coverage.batch.manifest import recorded_files
 from coverage.batch.naming import assign_names, free_name, inside, staged_name
 from coverage.batch.results import BLOCKED, FAILED, UP_TO_DATE, WRITTEN, CaseResult, with_suffix
 from coverage.files import make_private_dir
+from coverage.kinds import AUTO, LetterKind
 from coverage.settings import WITHDRAWN_FOLDER
-
-_KIND_WORDS = {"lmn": "a letter of medical necessity", "appeal": "an appeal"}
 
 
 def place_letters(results: dict[str, CaseResult], case_files: list[str], *,
@@ -94,9 +93,9 @@ class _Placement:
                     for path in recorded_files(self.out_dir, entry):
                         if path is not None:
                             path.unlink()
-            elif self.requested_kind == "auto":  # the case now calls for the other kind of letter
+            elif self.requested_kind == AUTO:  # the case now calls for the other kind of letter
                 self._withdraw(case_file, entry, f"this case now calls for "
-                                                 f"{_KIND_WORDS[current.kind]}")
+                                                 f"{LetterKind(current.kind).words}")
             # asked for the other kind by name: both letters stand; the old one stays put
         self._withdraw_stale_letters(targets)
         for result in moves:

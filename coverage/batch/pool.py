@@ -14,6 +14,7 @@ from typing import Protocol
 from coverage.batch.results import FAILED, CaseResult
 from coverage.batch.signals import signals_held
 from coverage.batch.worker import Task, warm, work_chunk
+from coverage.kinds import AUTO
 
 MAX_CHUNK = 8
 POOL_BROKEN = "a worker process stopped unexpectedly (out of memory?)"
@@ -94,7 +95,7 @@ def chunk_results(run: Receiver, future: Future, chunk: list[Task]) -> list[Case
     except Exception as exc:  # pickling trouble and the like: the chunk fails, not the run
         run.error = f"a worker failed ({type(exc).__name__})"
     return [
-        CaseResult(t.case_file, FAILED, kind=None if t.kind == "auto" else t.kind,
+        CaseResult(t.case_file, FAILED, kind=None if t.kind == AUTO else t.kind,
                    findings=(f"{t.case_file}: not processed; {run.error}",))
         for t in chunk
     ]

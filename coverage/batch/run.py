@@ -27,6 +27,7 @@ from coverage.batch.signals import signals_held
 from coverage.batch.worker import Task, display_paths, named_code_set, warm, work_one
 from coverage.errors import BatchError, InputError, LetterError
 from coverage.files import make_private_dir, sha256_file
+from coverage.kinds import AUTO
 
 STAGING_NAME = ".staging"
 
@@ -37,7 +38,7 @@ def run_batch(
     cases_dir: Path,
     out_dir: Path,
     *,
-    kind: str = "auto",
+    kind: str = AUTO,
     jobs: int | None = None,
     force: bool = False,
     practice: Path | None = None,
@@ -150,7 +151,7 @@ class _Run:
 
     def _plan(self, case_file: str, path: Path) -> Task | CaseResult:
         """The task for a case file, or its result when it needs none (up to date, unreadable)."""
-        fixed = None if self.kind == "auto" else self.kind
+        fixed = None if self.kind == AUTO else self.kind
         try:
             practice = self._practice_for(path)
             self._practice_of[case_file] = practice
@@ -238,7 +239,7 @@ class _Run:
                 continue
             lines = display_paths(error.lines(), task)
             self.accept([CaseResult(
-                task.case_file, FAILED, kind=None if task.kind == "auto" else task.kind,
+                task.case_file, FAILED, kind=None if task.kind == AUTO else task.kind,
                 findings=(f"{task.case_file}: its practice profile (or the audit log it "
                           "names) cannot be used:", *lines),
                 case_sha256=task.case_sha256, practice_sha256=task.practice_sha256,
@@ -355,7 +356,7 @@ class _Run:
         """Whatever happened: letters in place, manifest and reports written, staging gone."""
         for case_file in self._all:
             if case_file not in self.results:
-                fixed = None if self.kind == "auto" else self.kind
+                fixed = None if self.kind == AUTO else self.kind
                 self.results[case_file] = CaseResult(case_file, NOT_RUN, kind=fixed)
         try:
             place_letters(self.results, self._all, manifest=self.manifest,

@@ -23,6 +23,7 @@ from coverage.batch.results import BLOCKED, FAILED, WRITTEN, CaseResult
 from coverage.batch.signals import STOP_SIGNALS
 from coverage.errors import InputError, LetterError, ReviewBlocked
 from coverage.files import sha256_bytes, sha256_file, write_atomic
+from coverage.kinds import AUTO
 
 if TYPE_CHECKING:  # reportlab loads in the workers, not in the parent's planning
     from coverage.pipeline import RenderStates
@@ -139,11 +140,11 @@ def _worker_states() -> RenderStates:
 def work_one(task: Task) -> CaseResult:
     """Load, review and render one case; write the letter into the staging folder."""
     from coverage.kinds import LetterKind
-    from coverage.pipeline import choose_kind, make_letter
+    from coverage.pipeline import choose_kind, filing_deadline, make_letter
     from coverage.renderers import FORMATS
 
     started = time.perf_counter()
-    base = CaseResult(task.case_file, FAILED, kind=None if task.kind == "auto" else task.kind,
+    base = CaseResult(task.case_file, FAILED, kind=None if task.kind == AUTO else task.kind,
                       case_sha256=task.case_sha256, practice_sha256=task.practice_sha256,
                       code_set_sha256=task.code_set_sha256,
                       worker_pid=os.getpid())
@@ -174,7 +175,7 @@ def work_one(task: Task) -> CaseResult:
         if sha256_file(Path(task.path)) != task.case_sha256:
             return done(findings=(f"{task.case_file}: changed while the batch ran; run it again",))
         if kind == "appeal":
-            base = replace(base, filing_deadline=_filing_deadline(inputs))
+            base = replace(base, filing_deadline=filing_deadline(inputs))
         formats = [FORMATS[name] for name in task.formats]
         templates = Path(task.templates) if task.templates else None
         letter = make_letter(inputs, task.today, LetterKind(kind), formats=formats,
@@ -217,16 +218,6 @@ def _case_id_if_readable(path: str) -> str | None:
 
 def _finding_line(finding) -> str:
     return f"{finding.code} {finding.field}: {finding.message}"
-
-
-def _filing_deadline(inputs) -> str | None:
-    """An appeal's filing date (ISO), or the reason there is none; None without a denial."""
-    if inputs.case.denial is None:
-        return None
-    from coverage.review.appeal import appeal_deadline
-
-    deadline = appeal_deadline(inputs.case, inputs.practice)
-    return deadline.due.isoformat() if deadline.due else deadline.basis
 
 
 def _internal(exc: Exception, task: Task) -> tuple[str, ...]:
