@@ -181,3 +181,26 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def csv_bytes(columns: tuple[str, ...], rows: list[dict]) -> bytes:
+    """A CSV report: lists joined by ' | ', and no cell a spreadsheet could run as a formula
+    (a leading =, +, -, @, tab or carriage return gets a quote mark)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_safe_cell(row.get(column)) for column in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _safe_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = " | ".join(str(v) for v in value)
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

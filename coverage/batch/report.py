@@ -7,7 +7,6 @@ spreadsheet would read as a formula quoted; :func:`read_report_csv` reads it bac
 from __future__ import annotations
 
 import csv
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +23,7 @@ from coverage.batch.results import (
     WRITTEN,
     CaseResult,
 )
-from coverage.files import write_atomic
+from coverage.files import csv_bytes, write_atomic
 from coverage.settings import WITHDRAWN_FOLDER
 
 REPORT_CSV = "report.csv"
@@ -158,24 +157,9 @@ def result_line(result: CaseResult, done: int, total: int) -> str:
     return f"[{done:>{width}}/{total}] {label:<20} {result.case_file}{detail}"
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        value = " | ".join(str(v) for v in value)
-    text = str(value)
-    # a spreadsheet must not read a cell as a formula
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def report_csv_bytes(rows: list[dict]) -> bytes:
     """report.csv: the rows of report.json, findings joined by ' | '."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(REPORT_COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in REPORT_COLUMNS])
-    return buffer.getvalue().encode("utf-8")
+    return csv_bytes(REPORT_COLUMNS, rows)
 
 
 def read_report_csv(path: Path) -> list[dict]:

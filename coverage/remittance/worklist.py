@@ -6,12 +6,11 @@ initials; the claim is named by its patient control number and the payer's claim
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from coverage.files import csv_bytes as report_csv
 from coverage.files import write_atomic
 
 COLUMNS = ("file", "claim", "payer_claim_number", "patient", "service_dates", "codes",
@@ -41,20 +40,8 @@ def initials(given: str, family: str) -> str:
     return ".".join(letters) + "." if letters else ""
 
 
-def _cell(value: object) -> str:
-    text = " | ".join(value) if isinstance(value, list) else str(value)
-    # a spreadsheet must not read a cell as a formula
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def csv_bytes(rows: list[Row]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        values = asdict(row)
-        writer.writerow([_cell(values[c]) for c in COLUMNS])
-    return buffer.getvalue().encode("utf-8")
+    return report_csv(COLUMNS, [asdict(row) for row in rows])
 
 
 def write_worklist(path: Path, rows: list[Row]) -> tuple[Path, Path]:
