@@ -42,19 +42,11 @@ def _one_line(text: doc.Text) -> str:
 def _wrap(text: str, first: str = "", rest: str = "", width: int = WIDTH) -> list[str]:
     """``text`` wrapped at ``width`` after the prefixes; an empty text keeps its prefix.
 
-    Words are never split where it can be helped: a URL cut in two no longer works when
-    pasted. A word too long for its indent (a URL in a reference) starts at the left margin
-    instead; only a word longer than TABLE_WIDTH, the most any line may take, is cut.
+    Words are never split: a URL cut in two no longer works when pasted. A word too long for
+    its indent (a URL in a reference) starts at the left margin instead, on a line of its own
+    however long it is (the one kind of line that may pass TABLE_WIDTH).
     """
-    room = max(width - len(rest), 10)
-
-    def cut(match: re.Match[str]) -> str:
-        word = match.group()
-        if len(word) <= TABLE_WIDTH:
-            return word
-        return " ".join(word[i:i + room] for i in range(0, len(word), room))
-
-    wrapped = textwrap.wrap(_WORD.sub(cut, text), width, initial_indent=first,
+    wrapped = textwrap.wrap(text, width, initial_indent=first,
                             subsequent_indent=rest, break_long_words=False,
                             break_on_hyphens=False)
     lines: list[str] = []
