@@ -575,6 +575,9 @@ def audit(
             for line in lines:
                 typer.echo(line)
             raise typer.Exit(code)
+        if log is not None and not path.exists():  # a mistyped --log is not an empty log
+            raise InputError.one(str(path), "", "no audit log here; check the path (the "
+                                 "default log is the practice profile's audit_log)")
         events = audit_log.events(path)
         typer.echo(f"audit log: {path} ({len(events)} events; lmn = letter of medical "
                    "necessity; hashes are SHA-256, first 12 digits)")

@@ -205,3 +205,9 @@ def test_the_audit_log_names_the_command_and_the_kind(tmp_path, run_cli, audit_l
     case = copy_case(tmp_path)
     assert run_cli("letter", case, "-o", tmp_path / "l.pdf").code == 0
     assert [(e.command, e.kind) for e in events(audit_log)] == [("letter", "lmn")]
+
+
+def test_audit_with_a_mistyped_log_path_says_so(tmp_path, run_cli) -> None:
+    result = run_cli("audit", "--log", tmp_path / "nowhere" / "audit.sqlite3")
+    assert result.code == 2 and "no audit log here" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
