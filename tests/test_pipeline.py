@@ -211,3 +211,29 @@ def test_audit_with_a_mistyped_log_path_says_so(tmp_path, run_cli) -> None:
     result = run_cli("audit", "--log", tmp_path / "nowhere" / "audit.sqlite3")
     assert result.code == 2 and "no audit log here" in result.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+EXAMPLE_CASES = sorted(p for p in EXAMPLES.rglob("*.yaml") if p.name != "practice.yaml")
+
+
+@pytest.mark.parametrize("path", EXAMPLE_CASES, ids=lambda p: p.relative_to(EXAMPLES).as_posix())
+def test_examples_follow_the_naming_convention(path: Path) -> None:
+    """blocked-*.yaml shows a refusal; every other example produces its letter."""
+    inputs = pipeline.load_inputs(path)
+    kind = pipeline.choose_kind(inputs, None)
+    result = pipeline.review(inputs, TODAY, kind)
+    if path.name.startswith("blocked-"):
+        assert not result.ok
+    else:
+        assert result.ok, [f.code for f in result.blocking]
+        assert pipeline.make_letter(inputs, TODAY, kind).pdf.startswith(b"%PDF")
+
+
+def test_every_example_letter_is_pinned_by_the_golden_test() -> None:
+    import json
+
+    golden = json.loads((REPO / "tests" / "data" / "golden-letters.json").read_text())
+    pinned = {key.rsplit(":", 1)[0] for key in golden["letters"]}
+    letters = {p.relative_to(REPO).as_posix() for p in EXAMPLE_CASES
+               if not p.name.startswith("blocked-")}
+    assert pinned == letters
