@@ -8,7 +8,8 @@ bytes in every format.
 
 Stages, in order (no stage reaches back into an earlier one):
 
-- :func:`load_inputs` reads the case and its practice profile (``loading``) and the code set;
+- :func:`load_inputs` reads the case and its practice profile (``loading``) and the code set
+  (the load stage lives in ``inputs``; its names are re-exported here);
 - :func:`review` runs the readiness rules for the letter kind (``review``);
 - :func:`make_letter` composes the context (``compose``), renders the templates into the
   neutral :class:`~coverage.document.Document` (``templating``) with its page furniture, and
@@ -27,14 +28,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coverage.case import Case
-from coverage.codes import CodeSet, load_code_set
 from coverage.document import Document, Furniture, SignatureText
 from coverage.errors import InputError, ReviewBlocked, SigningError
+from coverage.inputs import (  # the load stage; re-exported: front ends import the pipeline
+    Inputs,
+    assemble_inputs,
+    code_set_path,
+    load_inputs,
+    load_practice_for,
+)
 from coverage.kinds import LetterKind
-from coverage.knowledge import KnowledgeBase, load_knowledge
-from coverage.loading import find_practice, load_case, load_practice, resolve_prescriber
-from coverage.practice import Physician, Practice
 from coverage.renderers import FORMATS, Format, Rendered
 from coverage.review import Review, review_case
 from coverage.settings import relative_to_profile
@@ -44,65 +47,14 @@ if TYPE_CHECKING:  # heavy modules load only when a letter is made
     from coverage.signing import Identity
 
 PDF = FORMATS["pdf"]
+__all__ = [  # the load stage's names, re-exported, and this module's own public names
+    "PDF", "Inputs", "Letter", "Output", "RenderStates", "assemble_inputs", "build_document",
+    "check_outputs", "choose_kind", "code_set_path", "compose", "deadline_summary",
+    "default_output", "filing_deadline", "identity_file", "load_inputs", "load_practice_for",
+    "make_letter", "outputs_for", "page_furniture", "protected_paths", "record",
+    "record_export", "review", "service_summary", "sign_letter", "signature_text",
+]
 AUDIT_HEAD_LABEL = "audit chain head"  # in a signed letter's keywords: the log as it was
-
-
-# --------------------------------------------------------------------------- load
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Everything a letter is made from, loaded and validated."""
-
-    case: Case
-    case_file: str
-    practice: Practice
-    practice_file: str
-    physician: Physician
-    kb: KnowledgeBase
-    codes: CodeSet
-
-    def letter_date(self, today: date) -> date:
-        return self.case.letter_date or today
-
-
-def code_set_path(practice: Practice, practice_file: Path, override: Path | None) -> Path | None:
-    """The ICD-10-CM release to validate against: --code-set, then the practice profile."""
-    if override is not None:
-        return override
-    if practice.icd10cm_tabular:
-        return relative_to_profile(practice.icd10cm_tabular, practice_file)
-    return None
-
-
-def load_inputs(
-    case_path: Path, practice_path: Path | None = None, code_set: Path | None = None
-) -> Inputs:
-    """Read the case and its practice profile; fail with every problem named."""
-    case_path = Path(case_path)
-    case = load_case(case_path)
-    practice_file = find_practice(case_path, practice_path)
-    practice = load_practice(practice_file)
-    return assemble_inputs(case, str(case_path), practice, str(practice_file), code_set)
-
-
-def assemble_inputs(
-    case: Case, case_file: str, practice: Practice, practice_file: str,
-    code_set: Path | None = None,
-) -> Inputs:
-    """Inputs from models already loaded (and checked) by ``loading``."""
-    physician = resolve_prescriber(case, practice, case_file)
-    codes = load_code_set(code_set_path(practice, Path(practice_file), code_set))
-    return Inputs(case, case_file, practice, practice_file, physician, load_knowledge(), codes)
-
-
-def load_practice_for(case_path: Path, practice_path: Path | None = None
-                      ) -> tuple[Practice, Physician]:
-    """The practice profile and prescriber a case names, without the code set."""
-    case = load_case(Path(case_path))
-    practice_file = find_practice(Path(case_path), practice_path)
-    practice = load_practice(practice_file)
-    return practice, resolve_prescriber(case, practice, str(case_path))
 
 
 # --------------------------------------------------------------------------- review
