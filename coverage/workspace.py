@@ -19,10 +19,10 @@ has letters, and so a manifest, of its own.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from coverage.files import make_private_dir
 from coverage.settings import (
     CASES_FOLDER,
     LETTERS_FOLDER,
@@ -31,8 +31,6 @@ from coverage.settings import (
     STATE_FOLDER,
     WITHDRAWN_FOLDER,
 )
-
-PRIVATE_FOLDER_MODE = 0o700
 
 
 @dataclass(frozen=True)
@@ -76,14 +74,6 @@ class Workspace:
 
     def state_folder(self, *parts: str) -> Path:
         """A folder inside the state folder, created owner-only whatever the umask."""
-        for depth in range(len(parts) + 1):
-            private_folder(self.state.joinpath(*parts[:depth]))
-        return self.state.joinpath(*parts)
-
-
-def private_folder(folder: Path) -> Path:
-    """``folder``, created owner-only (0700) whatever the umask if it is not there yet."""
-    if not folder.is_dir():
-        folder.mkdir(mode=PRIVATE_FOLDER_MODE, exist_ok=True)
-        os.chmod(folder, PRIVATE_FOLDER_MODE)
-    return folder
+        folder = self.state.joinpath(*parts)
+        make_private_dir(folder)
+        return folder

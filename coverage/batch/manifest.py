@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from coverage.batch.naming import inside, regular_entry
-from coverage.batch.results import UP_TO_DATE, WRITTEN, CaseResult, with_suffix
+from coverage.batch.results import UP_TO_DATE, WRITTEN, CaseResult, is_iso_date, with_suffix
 from coverage.files import sha256_file, write_atomic
 from coverage.kinds import AUTO
 
@@ -74,7 +74,7 @@ def up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
         return False
     # an appeal whose filing deadline has passed since is reviewed again (it is now late)
     deadline = entry.get("filing_deadline")
-    if isinstance(deadline, str) and _is_iso_date(deadline) and deadline < today.isoformat():
+    if isinstance(deadline, str) and is_iso_date(deadline) and deadline < today.isoformat():
         return False
     recorded = (entry.get("case_sha256"), entry.get("practice_sha256"),
                 entry.get("code_set_sha256"), entry.get("tool_version"))
@@ -94,14 +94,6 @@ def up_to_date(entry: dict | None, *, case_sha: str, practice_sha: str,
         return all(path is not None for path in recorded_files(out_dir, entry))
     except (OSError, ValueError):
         return False
-
-
-def _is_iso_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def recorded_files(out_dir: Path, entry: dict) -> list[Path | None]:

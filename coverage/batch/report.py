@@ -22,6 +22,7 @@ from coverage.batch.results import (
     UP_TO_DATE,
     WRITTEN,
     CaseResult,
+    is_iso_date,
 )
 from coverage.files import csv_bytes, write_atomic
 from coverage.settings import WITHDRAWN_FOLDER
@@ -112,7 +113,7 @@ class BatchSummary:
             )
         dated = sorted((r.filing_deadline, r.case_file) for r in self.results
                        if r.status in (WRITTEN, UP_TO_DATE) and r.kind == "appeal"
-                       and _is_iso_date(r.filing_deadline))
+                       and is_iso_date(r.filing_deadline))
         if dated:
             lines.append(f"  earliest appeal filing deadline: {dated[0][0]} ({dated[0][1]})")
             lines.append("  every appeal's deadline is in the report's filing_deadline column")
@@ -132,14 +133,6 @@ class BatchSummary:
             lines.append("  blocked and failed cases list their problems in the report")
         lines.append(f"  report: {self.report_csv} and {self.report_json}")
         return lines
-
-
-def _is_iso_date(text: str | None) -> bool:
-    try:
-        date.fromisoformat(text or "")
-    except ValueError:
-        return False
-    return True
 
 
 def result_line(result: CaseResult, done: int, total: int) -> str:

@@ -6,6 +6,7 @@ Kept apart from the report so a worker process imports only this small record to
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import PurePosixPath
 
 # statuses, in the order the summary lists them
@@ -22,6 +23,15 @@ STATUS_LABELS = {
     FAILED: "failed",
     NOT_RUN: "not run",
 }
+
+
+def is_iso_date(text: str | None) -> bool:
+    """Whether a filing-deadline cell holds a date (else it says why none was computed)."""
+    try:
+        date.fromisoformat(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 def with_suffix(name: str, suffix: str) -> str:

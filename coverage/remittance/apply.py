@@ -22,9 +22,9 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from coverage.case import SCHEMA_VERSION, Denial
-from coverage.files import write_atomic
+from coverage.files import make_private_dir, write_atomic
 from coverage.remittance.match import CaseEntry
-from coverage.workspace import Workspace, private_folder
+from coverage.workspace import Workspace
 from coverage.yaml_files import dump_roundtrip, load_roundtrip
 
 STATE_FILE = "remittance-imports.json"
@@ -49,7 +49,7 @@ def read_state(folder: Path) -> dict[str, dict]:
 
 def write_state(folder: Path, records: dict[str, dict]) -> None:
     payload = {"version": 1, "cases": records}
-    private_folder(folder)
+    make_private_dir(folder)
     write_atomic(folder / STATE_FILE, json.dumps(payload, indent=2, sort_keys=True).encode())
 
 
