@@ -29,6 +29,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from coverage.drug_route import Route, route_from_text
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Identifier = Annotated[
@@ -39,7 +41,7 @@ SafeId = Annotated[
 ]
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2099, 12, 31)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the case file as first released (patient, coverage, diagnoses, pain, prior therapies, "
        "safety, plan, ketamine response, enclosures, denial)",
@@ -50,6 +52,9 @@ SCHEMA_CHANGES: dict[int, str] = {
     3: "current_medications (optional): what the patient takes now, for the long-term drug "
        "therapy codes (Z79.-); unrelated_diagnoses (optional): pairs of codes under an "
        "Excludes1 note that the physician confirmed are unrelated (guideline I.A.12.a)",
+    4: "plan.route is a closed choice ('intravenous infusion' is the one supported; old "
+       "free text that only says intravenous infusion still loads); plan.route_note "
+       "(optional) holds any detail of the route",
 }
 
 
@@ -286,7 +291,14 @@ class MaintenancePlan(_Model):
 
 
 class TreatmentPlan(_Model):
-    route: ShortText = Field(description="must be intravenous infusion")
+    route: Annotated[Route, BeforeValidator(route_from_text)] = Field(
+        description="the only supported route is 'intravenous infusion'; others are refused"
+    )
+    route_note: ShortText | None = Field(
+        default=None,
+        description="detail of the intravenous infusion (e.g. 'peripheral IV, infusion pump'); "
+                    "printed in the letter, and refused if it names another route",
+    )
     phase: Phase = Phase.initial_series
     dose_mg_per_kg: float = Field(gt=0, le=10)
     minutes_per_infusion: int = Field(gt=0, le=600)

@@ -139,7 +139,7 @@ def _is_furniture(line: str, made_header: str, footer: str) -> bool:
 def _build(examples_dir: Path, name: str) -> Made:
     inputs = load_inputs(examples_dir / f"{name}.yaml")
     letter = make_letter(inputs, TODAY)
-    reader = pypdf.PdfReader(io.BytesIO(letter.pdf))
+    reader = pypdf.pypdf.PdfReader(io.BytesIO(letter.pdf))
     pages = [nfc(page.extract_text()) for page in reader.pages]
     made = Made(name, inputs, letter, pages, squash(" ".join(pages)), "", {})
     physician = inputs.physician
@@ -527,3 +527,14 @@ def test_blocked_example_gets_no_letter(examples_dir: Path) -> None:
     with pytest.raises(ReviewBlocked) as caught:
         make_letter(inputs, TODAY)
     assert [f.code for f in caught.value.findings] == ["ROUTE_NOT_IV"]
+
+
+def test_route_note_is_printed_with_the_route(write_case, examples_dir: Path) -> None:
+    text = (examples_dir / "crps-1.yaml").read_text(encoding="utf-8")
+    noted = text.replace("route: intravenous infusion",
+                         "route: intravenous infusion\n  route_note: peripheral IV, infusion pump")
+    assert noted != text
+    letter = make_letter(load_inputs(write_case(noted)), TODAY)
+    pages = pypdf.PdfReader(io.BytesIO(letter.pdf)).pages
+    words = squash(" ".join(page.extract_text() for page in pages))
+    assert "Route: intravenous infusion (peripheral IV, infusion pump)." in words

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from coverage.case import Case
 from coverage.codes import infusion_lines, load_code_set
+from coverage.drug_route import Route
 from coverage.knowledge import load_knowledge
 from coverage.loading import load_practice
 from coverage.pipeline import load_inputs
@@ -199,15 +200,43 @@ def test_date_impossible_birth_after_the_letter(check, case_data) -> None:
     assert all(f.severity is Severity.blocking for f in result.blocking)
 
 
-@pytest.mark.parametrize("route", ["oral", "intranasal", "IM", "subcutaneous", "IV push",
-                                   "no IV", "not intravenous", "IV then ketamine at home",
-                                   "intravenous infusion; troches between visits",
-                                   "IV or whatever the patient prefers"])
+@pytest.mark.parametrize("route", [r.value for r in Route if r is not Route.intravenous_infusion])
 def test_route_not_iv(check, case_data, route: str) -> None:
     case_data["plan"]["route"] = route
     result = check(case_data)
     only_blocking(result, "ROUTE_NOT_IV", "plan.route")
     assert "intravenous" in result.blocking[0].message
+    addictive = route in ("oral", "sublingual", "intranasal")
+    assert ("higher risk of addiction" in result.blocking[0].message) is addictive
+
+
+@pytest.mark.parametrize("route", ["IM", "IV push", "no IV", "not intravenous",
+                                   "IV then ketamine at home",
+                                   "intravenous infusion; troches between visits",
+                                   "IV or whatever the patient prefers", "IV, then nasal at home"])
+def test_route_free_text_other_than_iv_is_refused_at_load(case_data, route: str) -> None:
+    """Old free text loads only when it says intravenous infusion and nothing else."""
+    case_data["plan"]["route"] = route
+    with pytest.raises(ValidationError) as caught:
+        Case.model_validate(case_data)
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("plan", "route")
+    assert "intravenous infusion" in error["msg"] and route not in error["msg"]
+
+
+@pytest.mark.parametrize("note", ["peripheral IV, infusion pump", "via a 22-gauge cannula",
+                                  "continuous infusion over 40 minutes"])
+def test_route_note_on_the_infusion_is_accepted(check, case_data, note: str) -> None:
+    case_data["plan"]["route_note"] = note
+    assert check(case_data).ok
+
+
+@pytest.mark.parametrize("note", ["then nasal spray at home", "oral between visits",
+                                  "no IV access; IM instead", "not intravenous",
+                                  "bolus before the infusion", "troches as needed"])
+def test_route_note_naming_another_route_is_refused(check, case_data, note: str) -> None:
+    case_data["plan"]["route_note"] = note
+    only_blocking(check(case_data), "ROUTE_NOTE_NOT_IV", "plan.route_note")
 
 
 @pytest.mark.parametrize(

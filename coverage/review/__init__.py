@@ -10,13 +10,12 @@ from coverage.review.findings import Finding, Review, Severity
 from coverage.review.letter import (
     PLACES_OF_SERVICE,
     SAFETY_LABELS,
-    is_intravenous,
     primary_condition,
     review_case,
     therapy_class_key,
 )
 
 __all__ = [
-    "PLACES_OF_SERVICE", "SAFETY_LABELS", "Finding", "Review", "Severity", "is_intravenous",
+    "PLACES_OF_SERVICE", "SAFETY_LABELS", "Finding", "Review", "Severity",
     "primary_condition", "review_case", "therapy_class_key",
 ]

@@ -7,11 +7,11 @@ Every finding names the field it is about and says in a plain sentence what to d
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from coverage.case import Case, Outcome, Phase, Sex
 from coverage.codes import CodeSet
+from coverage.drug_route import ADDICTIVE_ROUTES, SUPPORTED_ROUTE, note_names_other_route
 from coverage.knowledge import Condition, KnowledgeBase, TherapyKind
 from coverage.practice import Practice
 from coverage.review.coding import review_coding
@@ -25,14 +25,6 @@ PLACES_OF_SERVICE = {
     22: "on-campus outpatient hospital",
     24: "ambulatory surgical center",
 }
-INTRAVENOUS = re.compile(r"\b(iv|intravenous(ly)?|intra-venous)\b")
-OTHER_ROUTES = re.compile(
-    r"\b(oral(ly)?|po|nasal(ly)?|intranasal|spray|troche|lozenge|sublingual|buccal|"
-    r"intramuscular|im|subcutaneous|sc|sq|topical|cream|transdermal|rectal|inhal\w*|"
-    r"push|bolus|epidural|intrathecal)\b"
-)
-ADDICTIVE_FORMS = re.compile(r"\b(oral(ly)?|po|nasal(ly)?|intranasal|spray|troche|lozenge|"
-                             r"sublingual|buccal)\b")
 ROUTE_REFUSAL = (
     "ketamine is requested only as an intravenous infusion in a monitored setting "
     "(the clinical policy this tool follows)"
@@ -47,23 +39,6 @@ SAFETY_LABELS = {
     "liver": "liver disease",
     "intracranial_intraocular_pressure": "intracranial / intraocular pressure",
 }
-
-
-IV_ROUTE_WORDS = frozenset({"iv", "intravenous", "intravenously", "intra", "venous",
-                            "infusion", "infusions", "continuous", "ketamine"})
-
-
-def is_intravenous(route: str) -> bool:
-    """'intravenous infusion', 'IV', 'continuous intravenous (IV) infusion': yes.
-
-    A closed vocabulary, not a search: the whole route must be made of these words (and
-    name intravenous), so 'IV push', 'no IV', 'IV, then nasal at home' or 'oral' are refused.
-    """
-    text = route.lower()
-    words = re.sub(r"[\s\-(),/]+", " ", text).split()
-    return (bool(words) and set(words) <= IV_ROUTE_WORDS
-            and bool(INTRAVENOUS.search(text) or {"intra", "venous"} <= set(words))
-            and not OTHER_ROUTES.search(text))
 
 
 def primary_condition(case: Case, kb: KnowledgeBase) -> tuple[int, Condition] | None:
@@ -243,11 +218,14 @@ def _review_dates(case: Case, letter_date: date, block) -> None:
 def _review_plan(case: Case, practice: Practice, block, advise) -> None:
     plan = case.plan
     bounds = practice.protocol
-    if not is_intravenous(plan.route):
-        reason = ROUTE_REFUSAL
-        if ADDICTIVE_FORMS.search(plan.route.lower()):
-            reason += ADDICTION_REASON
-        block("ROUTE_NOT_IV", "plan.route", f"route '{plan.route}' refused: {reason}")
+    if plan.route is not SUPPORTED_ROUTE:
+        reason = ROUTE_REFUSAL + (ADDICTION_REASON if plan.route in ADDICTIVE_ROUTES else "")
+        block("ROUTE_NOT_IV", "plan.route", f"route '{plan.route.value}' refused: {reason}")
+    if plan.route_note and note_names_other_route(plan.route_note):
+        block("ROUTE_NOTE_NOT_IV", "plan.route_note",
+              "the route note names another route or form, or negates intravenous, and it is "
+              f"printed in the letter: {ROUTE_REFUSAL}; keep the note to details of the "
+              "intravenous infusion")
     if not bounds.dose_mg_per_kg_min <= plan.dose_mg_per_kg <= bounds.dose_mg_per_kg_max:
         block(
             "DOSE_OUT_OF_BOUNDS",
