@@ -186,6 +186,27 @@ def test_csv_and_json_reports_agree_and_hold_no_patient_name(mixed, tmp_path):
         assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
 
 
+def test_reports_name_the_rule_and_field_never_a_value_of_the_case(tmp_path):
+    """A blocked case's findings quote its dose and dates on screen; the reports do not."""
+    cases = tmp_path / "cases"
+    practice_into(cases)
+    data = case_data("V-1", "MEM010", NAMES[4])
+    data["plan"]["dose_mg_per_kg"] = 2.75
+    data["pain"]["scores"][-1]["date"] = date(2027, 3, 14)
+    write_case(cases / "v.yaml", data)
+    out = tmp_path / "letters"
+    (result,) = run(cases, out).results
+    assert result.status == BLOCKED
+    assert "DOSE_OUT_OF_BOUNDS plan.dose_mg_per_kg: the dose is outside the practice protocol" \
+        in result.findings
+    assert any(f.startswith("DATE_IN_FUTURE pain.scores[") for f in result.findings)
+    for name in ("report.csv", "report.json"):
+        text = (out / name).read_text(encoding="utf-8")
+        assert "DOSE_OUT_OF_BOUNDS" in text
+        for value in ("2.75", "2027-03-14", "03/14/2027", "March 14, 2027"):
+            assert value not in text, (name, value)
+
+
 def test_every_letter_written_is_in_the_audit_log(mixed, tmp_path, audit_log):
     out = tmp_path / "letters"
     summary = run(mixed, out)

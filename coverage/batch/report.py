@@ -130,7 +130,8 @@ class BatchSummary:
         if self.error:
             lines.append(f"  stopped early: {self.error}")
         if counts[BLOCKED] or counts[FAILED]:
-            lines.append("  blocked and failed cases list their problems in the report")
+            lines.append("  blocked and failed cases list their problems in the report, by rule "
+                         "and field; `ketamine-letters check CASE` shows the details")
         lines.append(f"  report: {self.report_csv} and {self.report_json}")
         return lines
 

@@ -44,9 +44,9 @@ class CaseResult:
     """What happened to one case file; small enough to send between processes.
 
     ``findings``: the advisory findings of a letter written (or up to date) and the blocking
-    findings of a blocked case, each ``CODE field: message``; the error lines for a failed
-    one. ``filing_deadline``: for an appeal, the date it must be filed by (ISO), or why no
-    date could be computed.
+    findings of a blocked case, each ``CODE field: rule`` (never a value of the case); the
+    error lines for a failed one. ``filing_deadline``: for an appeal, the date it must be
+    filed by (ISO), or why no date could be computed.
     ``output`` is the letter's file name inside the output folder, in the first format asked
     for; while a run is still going (in ``on_result``) it is None, because names are settled
     at the end. ``suffixes`` are the formats written, first one first; each further format's

@@ -217,7 +217,8 @@ def _case_id_if_readable(path: str) -> str | None:
 
 
 def _finding_line(finding) -> str:
-    return f"{finding.code} {finding.field}: {finding.message}"
+    """The report names the rule and the field, never a value of the case (it outlives us)."""
+    return finding.summary
 
 
 def _internal(exc: Exception, task: Task) -> tuple[str, ...]:
