@@ -1089,6 +1089,24 @@ def test_each_case_is_written_in_every_format_asked_for(mixed, tmp_path, audit_l
     assert by_file(run(mixed, out))["a.yaml"].status == WRITTEN  # pdf only: made again
 
 
+def test_formats_no_longer_made_are_withdrawn_not_left_beside_the_new_letter(mixed, tmp_path):
+    out = tmp_path / "out"
+    first = by_file(run(mixed, out, formats=("pdf", "docx", "txt")))["a.yaml"]
+    old_docx = (out / "A-1-lmn.docx").read_bytes()
+    data = case_data("A-1", "MEM001", NAMES[0])
+    data["plan"]["infusions"] = 5
+    write_case(mixed / "a.yaml", data)
+    again = by_file(run(mixed, out))["a.yaml"]
+    assert again.status == WRITTEN and again.output_sha256 != first.output_sha256
+    assert not (out / "A-1-lmn.docx").exists() and not (out / "A-1-lmn.txt").exists()
+    assert (out / "withdrawn" / "A-1-lmn.docx").read_bytes() == old_docx
+    assert (out / "withdrawn" / "A-1-lmn.txt").is_file()
+    assert "A-1-lmn.docx moved to withdrawn/A-1-lmn.docx" in again.note
+    others = by_file(run(mixed, out))  # nothing left to withdraw the second time
+    assert others["a.yaml"].status == UP_TO_DATE and not others["a.yaml"].note
+    assert_report_matches_disk(out)
+
+
 def test_a_word_only_batch_names_its_files_by_case_id(mixed, tmp_path):
     out = tmp_path / "out"
     summary = by_file(run(mixed, out, formats=("docx",)))

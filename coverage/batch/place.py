@@ -99,6 +99,8 @@ class _Placement:
             # asked for the other kind by name: both letters stand; the old one stays put
         self._withdraw_stale_letters(targets)
         for result in moves:
+            self._withdraw_other_formats(result)
+        for result in moves:
             try:
                 for file_name, _ in result.files():
                     os.replace(self._staged(result, Path(file_name).suffix),
@@ -138,6 +140,40 @@ class _Placement:
             if not (same_kind and stale):
                 continue
             self._withdraw(case_file, entry, "this case makes no letter now")
+
+    def _withdraw_other_formats(self, result: CaseResult) -> None:
+        """Withdraw earlier copies of this letter in formats this run did not make again.
+
+        A case written before as PDF and Word, now as PDF only, would otherwise leave a Word
+        file beside the new PDF that no longer matches it. Only files that still hold the
+        bytes this tool recorded are moved; the report's note names each one.
+        """
+        entry = self.manifest.get(result.case_file)
+        old = entry.get("output") if entry else None
+        if (result.status != WRITTEN or not isinstance(old, str) or result.output is None
+                or _base(old) != _base(result.output)):
+            return
+        suffixes = entry.get("suffixes") or [".pdf"]
+        notes = []
+        try:
+            paths = recorded_files(self.out_dir, entry)
+            for suffix, path in zip(suffixes, paths, strict=False):
+                if path is None or suffix in result.suffixes:
+                    continue
+                target = free_name(self.out_dir / WITHDRAWN_FOLDER, path.name)
+                make_private_dir(target.parent)
+                os.replace(path, target)
+                notes.append(f"earlier copy {path.name} moved to {WITHDRAWN_FOLDER}/"
+                             f"{target.name}: not made again in this run's formats; "
+                             "do not send it")
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            notes.append(f"earlier copies of {old} in other formats could not be moved to "
+                         f"{WITHDRAWN_FOLDER}/ ({reason}): do not send them")
+        if notes:
+            current = self.results[result.case_file]
+            self.results[result.case_file] = replace(
+                current, note="; ".join(filter(None, (current.note, *notes))))
 
     def _withdraw(self, case_file: str, entry: dict, why: str) -> None:
         """Move the letter ``entry`` recorded into ``withdrawn/``; the note says what happened."""
