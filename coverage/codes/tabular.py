@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from coverage.codes.index_cache import read_index, write_index
 from coverage.errors import InputError
 
 _BUNDLED_PACKAGE = "simple_icd_10_cm"
@@ -135,8 +136,37 @@ def _release_label(version: str | None, path: Path) -> str:
 
 @cache
 def load_code_set(path: Path | None = None) -> CodeSet:
-    """Parse an official ICD-10-CM tabular XML file (once per process per file)."""
+    """An official ICD-10-CM tabular XML file's codes and notes (once per process per file).
+
+    Read from the prebuilt index when there is a good one (:mod:`.index_cache`), otherwise
+    parsed, and the index saved for the next process.
+    """
     path = Path(path) if path is not None else bundled_tabular()
+    tables = read_index(path)
+    if tables is None:
+        tables = _parse_tabular(path)
+        write_index(path, tables)
+    try:
+        return _code_set_from(path, tables)
+    except (KeyError, TypeError, ValueError):  # an index of another shape: parse afresh
+        return _code_set_from(path, _parse_tabular(path))
+
+
+def _code_set_from(path: Path, tables: dict) -> CodeSet:
+    version, month = tables["version"], tables["update_month"]
+    return CodeSet(
+        _release_label(version, path), str(path), dict(tables["entries"]),
+        dict(tables["seventh"]),
+        {owner: tuple(TabularNote(*note) for note in found)
+         for owner, found in tables["notes"].items()},
+        dict(tables["parents"]),
+        int(version) if version and version.isdigit() else None,
+        month,
+    )
+
+
+def _parse_tabular(path: Path) -> dict:
+    """The tables of a tabular XML file, in plain types (what the index saves)."""
     entries: dict[str, tuple[str, bool]] = {}
     seventh: dict[str, dict[str, str]] = {}
     notes: dict[str, list[TabularNote]] = {}
@@ -207,10 +237,10 @@ def load_code_set(path: Path | None = None) -> CodeSet:
     if len(entries) < 1000:
         raise InputError.one(str(path), "", "holds too few codes to be an ICD-10-CM tabular list")
     month = re.search(r"(January|April|July|October)-\d{1,2}-(\d{4})", path.name)
-    return CodeSet(
-        _release_label(version, path), str(path), entries, seventh,
-        {owner: tuple(found) for owner, found in notes.items()}, parents,
-        int(version) if version and version.isdigit() else None,
-        month.group(1) if month and month.group(1) != "October" else None,
-    )
+    return {
+        "version": version, "entries": entries, "seventh": seventh, "parents": parents,
+        "notes": {owner: [(n.owner, n.kind, n.text) for n in found]
+                  for owner, found in notes.items()},
+        "update_month": month.group(1) if month and month.group(1) != "October" else None,
+    }
 
