@@ -139,7 +139,7 @@ def _is_furniture(line: str, made_header: str, footer: str) -> bool:
 def _build(examples_dir: Path, name: str) -> Made:
     inputs = load_inputs(examples_dir / f"{name}.yaml")
     letter = make_letter(inputs, TODAY)
-    reader = pypdf.pypdf.PdfReader(io.BytesIO(letter.pdf))
+    reader = pypdf.PdfReader(io.BytesIO(letter.pdf))
     pages = [nfc(page.extract_text()) for page in reader.pages]
     made = Made(name, inputs, letter, pages, squash(" ".join(pages)), "", {})
     physician = inputs.physician
