@@ -387,3 +387,16 @@ def test_the_appeal_command_writes_the_retro_request_for_co197(tmp_path, run_cli
         "2026" in text
     assert "a 12% reduction" in text and "below the 30% response criterion" in text
     assert "We request an initial series" not in text and "Appeal of denial" not in text
+
+
+def test_a_pas_request_names_the_payers_prior_authorization_address(practice) -> None:
+    import json
+
+    from coverage.fhir.pas_parties import insurer
+
+    data = example("crps-1.yaml")
+    data["coverage"] = {"payer_id": "cascade-health", "plan_type": "erisa_group"}
+    organization = json.dumps(insurer(inputs_of(data, practice)))
+    assert "Cascade Health Plan" in organization
+    assert PA_FAX in organization and "PO Box 4410" in organization
+    assert APPEALS_FAX not in organization and "PO Box 4455" not in organization
