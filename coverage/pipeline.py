@@ -79,6 +79,10 @@ def review(inputs: Inputs, today: date, kind: LetterKind | str = LetterKind.LMN,
 
         result = review_appeal(inputs.case, inputs.practice, inputs.kb, result, letter_date,
                                force, today, kind)
+    else:
+        from coverage.review.appeal_elements import review_lmn_routing
+
+        result = review_lmn_routing(inputs.case, inputs.practice, result)
     return result
 
 

@@ -401,3 +401,13 @@ def test_a_pas_request_names_the_payers_prior_authorization_address(practice) ->
     assert "Cascade Health Plan" in organization
     assert PA_FAX in organization and "PO Box 4410" in organization
     assert APPEALS_FAX not in organization and "PO Box 4455" not in organization
+
+
+def test_an_lmn_for_a_payer_without_a_prior_authorization_address_is_flagged(practice) -> None:
+    data = example("crps-1.yaml")
+    data["coverage"] = {"payer_id": "cascade-health", "plan_type": "erisa_group"}
+    assert "NO_ADDRESS_FOR_PURPOSE" not in findings(data, practice, LetterKind.LMN)
+    bare = practice.model_copy(update={"payers": {
+        "cascade-health": practice.payers["cascade-health"].model_copy(
+            update={"prior_authorization": None})}})
+    assert findings(data, bare, LetterKind.LMN)["NO_ADDRESS_FOR_PURPOSE"] == "ADVISORY"

@@ -12,7 +12,8 @@ from __future__ import annotations
 from coverage.case import Appellant, Case, DenialReason, PlanType
 from coverage.kinds import LetterKind
 from coverage.knowledge import KnowledgeBase
-from coverage.practice import Physician, Practice
+from coverage.practice import PayerPurpose, Physician, Practice
+from coverage.review.findings import Finding, Review, Severity
 from coverage.routing import profile_contact, purpose_of
 
 MEDICARE_PLANS = {PlanType.medicare, PlanType.medicare_advantage}
@@ -55,6 +56,20 @@ def review_elements(case: Case, practice: Practice, kb: KnowledgeBase,
         advise("FREQUENCY_WITHOUT_RELIEF_DURATION", "ketamine_response.relief_weeks",
                "a frequency denial is answered with the interval the documented relief "
                "justifies: record how many weeks the relief lasted")
+
+
+def review_lmn_routing(case: Case, practice: Practice, base: Review) -> Review:
+    """A letter of medical necessity for a payer named in the profile needs its
+    prior-authorization address (or one typed in the case)."""
+    if (case.coverage.payer_id is None or case.coverage.payer_address is not None
+            or profile_contact(case, practice, PayerPurpose.prior_authorization) is not None):
+        return base
+    finding = Finding(
+        "NO_ADDRESS_FOR_PURPOSE", Severity.advisory, "coverage.payer_id",
+        f"the practice profile has no prior_authorization address for payer "
+        f"'{case.coverage.payer_id}', and the case has none: the letter shows only the "
+        "payer's name")
+    return Review((*base.findings, finding), base.condition, base.code_set_release)
 
 
 def _review_routing(case: Case, practice: Practice, kind: LetterKind, advise) -> None:
