@@ -280,6 +280,8 @@ def _write_letter(command: str, kind_name: str, case_file: Path, output: Path | 
     with reported_errors():
         formats = parse_formats(output_format)
         inputs = load_inputs(case_file, practice, code_set)
+        if kind is LetterKind.APPEAL:  # CO-197 is answered by a retro-authorization request
+            kind = LetterKind.for_denial(inputs.case)
         day = _today(today)
         protect = [("templates folder", templates)] if templates else []
         if output is not None:  # the name as typed, before each format's suffix: never an input
@@ -340,7 +342,8 @@ def appeal(
 ) -> None:
     """Write an appeal of a denial as a draft; the case file carries a `denial:` section.
 
-    Each reason the insurer gave (or its CARC codes imply) is answered in its own section.
+    Each reason the insurer gave (or its CARC codes imply) is answered in its own section. A
+    denial for a missing authorization (CO-197) gets a request for retroactive authorization.
     The filing deadline is printed here for billing staff; an appeal past its deadline is
     refused (exit 2) unless --force.
 
@@ -370,8 +373,9 @@ KindOpt = Annotated[
     str,
     typer.Option(
         "--kind", metavar=KIND_CHOICES,
-        help="auto: an appeal when the case has a denial section, else a letter of medical "
-             "necessity (lmn). lmn or appeal: that letter for every case.",
+        help="auto: the answer to the case's denial section (an appeal, or a request for "
+             "retroactive authorization for CO-197), else a letter of medical necessity "
+             "(lmn). lmn, appeal or retro_authorization: that letter for every case.",
     ),
 ]
 

@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from coverage.drug_route import Route, route_from_text
@@ -54,7 +55,13 @@ SCHEMA_CHANGES: dict[int, str] = {
        "Excludes1 note that the physician confirmed are unrelated (guideline I.A.12.a)",
     4: "plan.route is a closed choice ('intravenous infusion' is the one supported; old "
        "free text that only says intravenous infusion still loads); plan.route_note "
-       "(optional) holds any detail of the route",
+       "(optional) holds any detail of the route; coverage.payer_id (optional): a payer in "
+       "the practice profile's payers, whose per-purpose addresses (prior authorization, "
+       "appeals, external review) replace the inline payer address; coverage.payer_name is "
+       "then optional; denial (all optional): claim_number, authorization_reference, "
+       "appellant and representative_form, policy_version, plan_definition (the plan's "
+       "definition of experimental/investigational, quoted, with its tests answered), "
+       "off_label_clause, step_requirements",
 }
 
 
@@ -177,7 +184,13 @@ PhoneNumber = Annotated[
 
 
 class Coverage(_Model):
-    payer_name: ShortText
+    payer_id: SafeId | None = Field(
+        default=None,
+        description="a payer in the practice profile (its addresses per purpose; schema 4)",
+    )
+    payer_name: ShortText | None = Field(
+        default=None, description="the insurer's name; optional when payer_id names it"
+    )
     payer_department: ShortText | None = Field(
         default=None, description="e.g. 'Utilization Management' or 'Appeals Department'"
     )
@@ -186,6 +199,12 @@ class Coverage(_Model):
     plan_name: ShortText | None = None
     plan_type: PlanType = PlanType.commercial
     prior_authorization_number: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _payer_named(self) -> Coverage:
+        if self.payer_name is None and self.payer_id is None:
+            raise ValueError("give payer_id (a payer in the practice profile) or payer_name")
+        return self
 
 
 class Diagnosis(_Model):
@@ -359,6 +378,51 @@ class RequestedAction(StrEnum):
     retro_authorization = "retro_authorization"
 
 
+class Appellant(StrEnum):
+    """Who files the appeal: the physician for the patient, or the patient (the physician
+    writes in support)."""
+
+    physician_as_representative = "physician_as_representative"
+    patient = "patient"
+
+
+class ApprovalTest(StrEnum):
+    """What a plan's definition asks of FDA approval: of the product, or for the condition."""
+
+    product = "product"
+    condition = "condition"
+
+
+class PlanTest(_Model):
+    test: Text = Field(description="one test of the plan's text, as written")
+    answer: Text = Field(description="the physician's answer: the evidence or record that meets it")
+
+
+class PlanText(_Model):
+    """A plan's own words the appeal must answer (its definition, its off-label clause)."""
+
+    source: ShortText = Field(description="the document it is from, e.g. the plan's policy id")
+    version: ShortText | None = Field(
+        default=None, description="the version or effective date the denial names"
+    )
+    text: Text = Field(description="the text, quoted exactly")
+    tests: list[PlanTest] = Field(default_factory=list)
+    exception_route: Text | None = Field(
+        default=None, description="an exception or individual-consideration route the plan "
+        "names, as written"
+    )
+    approval_test: ApprovalTest | None = Field(
+        default=None,
+        description="what the text asks of FDA approval: 'product' (approval of the drug) or "
+        "'condition' (approval for the condition treated); leave out when it asks neither",
+    )
+
+
+class StepRequirement(_Model):
+    requirement: Text = Field(description="what the plan requires, as the denial words it")
+    therapy_class: ShortText = Field(description="the therapy class key it asks for")
+
+
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), decimal_places=2)]
 
 
@@ -366,6 +430,22 @@ class Denial(_Model):
     denial_date: Day
     received_date: Day
     reference: Identifier = Field(description="insurer reference or claim number")
+    claim_number: Identifier | None = Field(
+        default=None, description="the claim number, for a denial of a submitted claim"
+    )
+    authorization_reference: Identifier | None = Field(
+        default=None,
+        description="the prior-authorization request's reference, when there is one "
+        "(coverage.prior_authorization_number is used otherwise)",
+    )
+    appellant: Appellant | None = Field(
+        default=None, description="physician_as_representative or patient (schema 4)"
+    )
+    representative_form: ShortText | None = Field(
+        default=None,
+        description="the patient's signed appointment of the physician as representative, "
+        "e.g. 'CMS-1696 Appointment of Representative, signed 2026-11-05'",
+    )
     service_denied: ShortText
     service_from: Day | None = None
     service_to: Day | None = None
@@ -378,7 +458,20 @@ class Denial(_Model):
         default_factory=list
     )
     policy_cited: ShortText | None = None
+    policy_version: ShortText | None = Field(
+        default=None, description="the version or effective date of the cited policy"
+    )
     policy_criteria: list[PolicyCriterion] = Field(default_factory=list)
+    plan_definition: PlanText | None = Field(
+        default=None,
+        description="the plan's definition of experimental/investigational, quoted (schema 4)",
+    )
+    off_label_clause: PlanText | None = Field(
+        default=None, description="the plan's clause on off-label drug use, quoted (schema 4)"
+    )
+    step_requirements: list[StepRequirement] = Field(
+        default_factory=list, description="the prior therapies the plan requires, by class"
+    )
     level: AppealLevel = AppealLevel.first_internal
     first_level_date: Day | None = Field(
         default=None, description="date of the first-level decision, for later levels"

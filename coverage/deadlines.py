@@ -52,13 +52,13 @@ def level_name(plan_type: PlanType, level: AppealLevel) -> str:
 
 
 def filing_deadline(
-    denial: Denial, plan_type: PlanType, payer_name: str, overrides: dict[str, int]
+    denial: Denial, plan_type: PlanType, payer_name: str | None, overrides: dict[str, int]
 ) -> Deadline:
     """The last day to file this appeal, with the rule it comes from."""
     if denial.deadline is not None:
         return Deadline(denial.deadline, "date given on the denial notice")
     for payer, days in overrides.items():
-        if payer.casefold() == payer_name.casefold():
+        if payer_name and payer.casefold() == payer_name.casefold():
             return Deadline(
                 denial.received_date + timedelta(days=days),
                 f"{days} days from receipt (practice profile setting for {payer})",

@@ -14,7 +14,13 @@ from pathlib import Path
 from coverage.case import Case
 from coverage.codes import CodeSet, load_code_set
 from coverage.knowledge import KnowledgeBase, load_knowledge
-from coverage.loading import find_practice, load_case, load_practice, resolve_prescriber
+from coverage.loading import (
+    find_practice,
+    load_case,
+    load_practice,
+    resolve_payer,
+    resolve_prescriber,
+)
 from coverage.practice import Physician, Practice
 from coverage.settings import relative_to_profile
 
@@ -61,6 +67,7 @@ def assemble_inputs(
 ) -> Inputs:
     """Inputs from models already loaded (and checked) by ``loading``."""
     physician = resolve_prescriber(case, practice, case_file)
+    case = resolve_payer(case, practice, case_file)
     codes = load_code_set(code_set_path(practice, Path(practice_file), code_set))
     return Inputs(case, case_file, practice, practice_file, physician, load_knowledge(), codes)
 

@@ -7,6 +7,7 @@ kind for a case lives here too, so the CLI, the batch and the web workspace cann
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -16,11 +17,13 @@ if TYPE_CHECKING:
     from coverage.case import Case
 
 AUTO = "auto"
+NO_AUTHORIZATION_CARC = "197"
 
 
 class LetterKind(StrEnum):
     LMN = "lmn"
     APPEAL = "appeal"
+    RETRO_AUTHORIZATION = "retro_authorization"
 
     @property
     def template(self) -> str:
@@ -36,10 +39,34 @@ class LetterKind(StrEnum):
         """The kind in a sentence: '... calls for an appeal'."""
         return _WORDS[self]
 
+    @property
+    def answers_denial(self) -> bool:
+        """An appeal and a retro-authorization request both answer a recorded denial."""
+        return self is not LetterKind.LMN
+
     @classmethod
     def for_case(cls, case: Case) -> LetterKind:
-        """The letter a case calls for: an appeal when it records a denial."""
-        return cls.APPEAL if case.denial is not None else cls.LMN
+        """The letter a case calls for: an LMN, or the answer to the denial it records."""
+        return cls.LMN if case.denial is None else cls.for_denial(case)
+
+    @classmethod
+    def for_denial(cls, case: Case) -> LetterKind:
+        """How a denial is answered: a request for retroactive authorization when no
+        authorization was obtained (CARC 197, or the reason no_prior_authorization) unless the
+        case says ``requested_action: appeal``; an appeal otherwise."""
+        from coverage.case import DenialReason, RequestedAction
+
+        denial = case.denial
+        if denial is None:
+            return cls.APPEAL
+        if "requested_action" in denial.model_fields_set:
+            wanted = denial.requested_action is RequestedAction.retro_authorization
+        else:
+            numbers = {re.sub(r"^[A-Z]{2}-?", "", code.strip().upper())
+                       for code in denial.carc_codes}
+            wanted = (NO_AUTHORIZATION_CARC in numbers
+                      or DenialReason.no_prior_authorization in denial.reasons)
+        return cls.RETRO_AUTHORIZATION if wanted else cls.APPEAL
 
     @classmethod
     def parse(cls, text: str, option: str = "--kind", auto: bool = True) -> LetterKind | None:
@@ -54,6 +81,14 @@ class LetterKind(StrEnum):
             raise UsageError(f"{option}: '{text}' is not one of {', '.join(choices)}") from None
 
 
-_TITLES = {LetterKind.LMN: "Letter of medical necessity", LetterKind.APPEAL: "Appeal of denial"}
-_WORDS = {LetterKind.LMN: "a letter of medical necessity", LetterKind.APPEAL: "an appeal"}
+_TITLES = {
+    LetterKind.LMN: "Letter of medical necessity",
+    LetterKind.APPEAL: "Appeal of denial",
+    LetterKind.RETRO_AUTHORIZATION: "Request for retroactive authorization",
+}
+_WORDS = {
+    LetterKind.LMN: "a letter of medical necessity",
+    LetterKind.APPEAL: "an appeal",
+    LetterKind.RETRO_AUTHORIZATION: "a request for retroactive authorization",
+}
 KIND_CHOICES = f"{AUTO}|{'|'.join(LetterKind)}"

@@ -96,6 +96,9 @@ FIELD_FORMS = {
     "phone": "a phone number such as (503) 555-0142",
     "fax": "a fax number such as (503) 555-0143",
     "payer_fax": "a fax number such as (800) 555-0199",
+    "payer_id": "letters, digits and . _ - only (no spaces), e.g. cascade-health",
+    "claim_number": "letters, digits and . _ / - only (no spaces), up to 40 characters",
+    "authorization_reference": "letters, digits and . _ / - only (no spaces)",
     "direct_phone": "a phone number such as (503) 555-0150",
     "tax_id": "an EIN such as 93-1234567",
     "carc_codes": "a claim adjustment reason code such as CO-50 or 50",
@@ -309,3 +312,24 @@ def resolve_prescriber(case: Case, practice: Practice, case_file: str) -> Physic
             case_file, "prescriber", f"'{case.prescriber}' is not in the practice profile ({known})"
         )
     return physician
+
+
+def resolve_payer(case: Case, practice: Practice, case_file: str) -> Case:
+    """The case with its payer's name filled in from the practice profile (``payer_id``).
+
+    A payer id the profile lacks is an input error naming the case file and the field, so a
+    letter never goes to an address typed for another payer."""
+    payer_id = case.coverage.payer_id
+    if payer_id is None:
+        return case
+    payer = practice.payers.get(payer_id)
+    if payer is None:
+        known = ", ".join(sorted(practice.payers)) or "none: add a payers: section"
+        raise InputError.one(
+            case_file, "coverage.payer_id",
+            f"'{payer_id}' is not among the practice profile's payers ({known})",
+        )
+    if case.coverage.payer_name:
+        return case
+    coverage = case.coverage.model_copy(update={"payer_name": payer.name})
+    return case.model_copy(update={"coverage": coverage})

@@ -73,11 +73,16 @@ def review(inputs: Inputs, today: date, kind: LetterKind | str = LetterKind.LMN,
     letter_date = inputs.letter_date(today)
     result = review_case(inputs.case, inputs.practice, inputs.kb, inputs.codes, letter_date,
                          today)
-    if LetterKind(kind) is LetterKind.APPEAL:
+    kind = LetterKind(kind)
+    if kind.answers_denial:
         from coverage.review.appeal import review_appeal
 
         result = review_appeal(inputs.case, inputs.practice, inputs.kb, result, letter_date,
-                               force, today)
+                               force, today, kind)
+    else:
+        from coverage.review.appeal_elements import review_lmn_routing
+
+        result = review_lmn_routing(inputs.case, inputs.practice, result)
     return result
 
 
@@ -157,11 +162,14 @@ def compose(inputs: Inputs, result: Review, kind: LetterKind, letter_date: date
             ) -> LetterContext:
     """Every fact the letter will say, precomputed and typed."""
     from coverage.compose import compose_appeal, compose_letter
+    from coverage.routing import recipient_for
 
     context = compose_letter(inputs.case, inputs.practice, inputs.physician, inputs.kb,
                              inputs.codes, result, letter_date, kind)
-    if kind is LetterKind.APPEAL:
-        context = compose_appeal(inputs.case, inputs.practice, inputs.kb, context)
+    context = replace(context, kind=kind,
+                                  recipient=recipient_for(inputs.case, inputs.practice, kind))
+    if kind.answers_denial:
+        context = compose_appeal(inputs.case, inputs.practice, inputs.kb, context, kind)
     return context
 
 

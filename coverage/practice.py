@@ -5,6 +5,7 @@ A clinic writes this file once; every case names one of its physicians as prescr
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -56,6 +57,11 @@ class Physician(_Model):
     direct_phone: PhoneNumber | None = Field(
         default=None, description="line for peer-to-peer calls"
     )
+    call_windows: list[ShortText] = Field(
+        default_factory=list, max_length=6,
+        description="when the physician takes peer-to-peer calls, with the time zone, e.g. "
+        "'Tuesday and Thursday, 12:00-13:00 Pacific'",
+    )
     p12: str | None = Field(default=None, description="PKCS#12 signing identity, path")
     signature_image: str | None = Field(default=None, description="image for fax copies, path")
 
@@ -81,6 +87,35 @@ class ProtocolBounds(_Model):
         return self
 
 
+class PayerContact(_Model):
+    """One department of a payer: where a letter for one purpose goes."""
+
+    department: ShortText | None = None
+    address: Address | None = None
+    fax: PhoneNumber | None = None
+    phone: PhoneNumber | None = None
+
+
+class PayerPurpose(StrEnum):
+    """Why a letter goes to a payer; each purpose has its own department and address."""
+
+    prior_authorization = "prior_authorization"
+    appeals = "appeals"
+    external_review = "external_review"
+
+
+class Payer(_Model):
+    """A payer the practice writes to, typed once: a case names it by its id."""
+
+    name: ShortText
+    prior_authorization: PayerContact | None = None
+    appeals: PayerContact | None = None
+    external_review: PayerContact | None = None
+
+    def contact(self, purpose: PayerPurpose) -> PayerContact | None:
+        return getattr(self, purpose.value)
+
+
 class Practice(_Model):
     name: ShortText
     address: Address
@@ -94,6 +129,10 @@ class Practice(_Model):
         default=None, description="path to a newer official ICD-10-CM tabular XML release"
     )
     audit_log: str | None = Field(default=None, description="path of the SQLite audit log")
+    payers: dict[SafeId, Payer] = Field(
+        default_factory=dict,
+        description="payer id -> name and addresses per purpose; a case names one (payer_id)",
+    )
     appeal_windows: dict[ShortText, int] = Field(
         default_factory=dict, description="payer name -> days to file an appeal, overriding"
     )

@@ -42,6 +42,8 @@ patient:
   member_id: FILL-IN
   group_number: FILL-IN     # delete the line if there is none
 coverage:
+  # when the practice profile lists the payer (payers:), write `payer_id: <its id>` instead of
+  # the four payer lines below: each letter then goes to the right department and address
   payer_name: FILL-IN
   payer_department: Utilization Management
   payer_address: {{ lines: [FILL-IN], city: FILL-IN, state: FILL-IN, postal_code: FILL-IN }}

@@ -105,12 +105,11 @@ def test_carc_codes_set_the_reasons() -> None:
 
 HEADINGS = {
     "not-medically-necessary": "Response: the treatment is medically necessary",
-    "experimental": "Response: this is not an experimental or investigational treatment",
+    "experimental": "Response: the plan's definition of experimental or investigational, applied",
     "off-label": "Response: off-label use of an FDA-approved drug",
     "step-therapy": "Response: the required prior therapies were tried",
     "missing-information": "Response: the information requested is enclosed",
-    "no-prior-authorization": "Response: request for retroactive authorization",
-    "frequency-limit": "Response: the number of infusions is justified by a documented response",
+    "frequency-limit": "Response: the interval is set by the documented duration of relief",
 }
 
 

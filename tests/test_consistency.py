@@ -11,6 +11,7 @@ import yaml
 
 from coverage.case import Case
 from coverage.codes import load_code_set
+from coverage.kinds import LetterKind
 from coverage.knowledge import load_knowledge
 from coverage.loading import load_practice
 from coverage.review import Review, review_case
@@ -30,7 +31,8 @@ def review(world, data: dict[str, Any]) -> Review:
     base = review_case(case, practice, kb, codes, case.letter_date)
     if case.denial is None:
         return base
-    return review_appeal(case, practice, kb, base, case.letter_date, False)
+    return review_appeal(case, practice, kb, base, case.letter_date, False,
+                         kind=LetterKind.for_case(case))
 
 
 def example(name: str) -> dict[str, Any]:
@@ -65,13 +67,13 @@ def test_claim_codes_on_services_not_yet_given(world) -> None:
 
 
 def test_a_baseline_dated_after_the_first_infusion(world) -> None:
-    data = example("appeals/no-prior-authorization.yaml")
+    data = example("appeals/retro-authorization.yaml")
     data["pain"]["scores"].append({"date": date(2026, 10, 20), "nrs": 8, "context": "baseline"})
     assert codes_of(review(world, data))["BASELINE_AFTER_FIRST_INFUSION"] == "BLOCKING"
 
 
 def test_retrospective_request_reports_pre_treatment_baseline_and_outcome(world) -> None:
-    found = [f for f in review(world, example("appeals/no-prior-authorization.yaml")).findings
+    found = [f for f in review(world, example("appeals/retro-authorization.yaml")).findings
              if f.code == "RETROSPECTIVE_BASELINE"]
     assert len(found) == 1
     message = found[0].message
@@ -80,7 +82,7 @@ def test_retrospective_request_reports_pre_treatment_baseline_and_outcome(world)
 
 
 def test_retrospective_without_a_pre_treatment_score_blocks(world) -> None:
-    data = example("appeals/no-prior-authorization.yaml")
+    data = example("appeals/retro-authorization.yaml")
     data["pain"]["scores"] = [s for s in data["pain"]["scores"]
                               if date.fromisoformat(str(s["date"])) > date(2026, 10, 12)]
     assert codes_of(review(world, data))["NO_PRE_TREATMENT_SCORE"] == "BLOCKING"
@@ -114,7 +116,7 @@ def test_co16_is_not_an_appeal(world) -> None:
 
 
 def test_co197_asks_for_a_retro_authorization(world) -> None:
-    data = example("appeals/no-prior-authorization.yaml")
+    data = example("appeals/retro-authorization.yaml")
     assert "RETRO_AUTHORIZATION_NOT_APPEAL" not in codes_of(review(world, data))
     data["denial"]["requested_action"] = "appeal"
     assert codes_of(review(world, data))["RETRO_AUTHORIZATION_NOT_APPEAL"] == "ADVISORY"

@@ -100,8 +100,12 @@ def test_import_writes_denials_and_lists_the_rest(workspace: Path):
     letters = json.loads((workspace.parent / "letters" / "report.json").read_text())
     rows_by_id = {r["case_id"]: r for r in letters["cases"]}
     appeals = {cid for cid, r in rows_by_id.items() if r["kind"] == "appeal"}
-    assert appeals == {"RPC-2026-0412", "RPC-2026-0412-A7", "RPC-2026-0463"}
-    for cid in appeals:
+    assert appeals == {"RPC-2026-0412", "RPC-2026-0412-A7"}
+    # CO-197 (no authorization): a request for retroactive authorization, not an appeal
+    retro = {cid for cid, r in rows_by_id.items() if r["kind"] == "retro_authorization"}
+    assert retro == {"RPC-2026-0463"}
+    assert rows_by_id["RPC-2026-0463"]["filing_deadline"]  # it still has a filing deadline
+    for cid in appeals | retro:
         assert rows_by_id[cid]["status"] == "written", rows_by_id[cid]
     assert rows_by_id["RPC-2026-0412"]["filing_deadline"].startswith("2027-07-14")
     assert report.exit_code == 0

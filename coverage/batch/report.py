@@ -29,6 +29,7 @@ from coverage.settings import WITHDRAWN_FOLDER
 
 REPORT_CSV = "report.csv"
 REPORT_JSON = "report.json"
+DENIAL_ANSWERS = ("appeal", "retro_authorization")  # the letters with a filing deadline
 REPORT_COLUMNS = (
     "case_file", "case_id", "kind", "status", "filing_deadline", "findings", "output",
     "output_sha256", "pages", "other_outputs", "note",
@@ -112,7 +113,7 @@ class BatchSummary:
                 "carry a hash of the case file path in the name (see the note column)"
             )
         dated = sorted((r.filing_deadline, r.case_file) for r in self.results
-                       if r.status in (WRITTEN, UP_TO_DATE) and r.kind == "appeal"
+                       if r.status in (WRITTEN, UP_TO_DATE) and r.kind in DENIAL_ANSWERS
                        and is_iso_date(r.filing_deadline))
         if dated:
             lines.append(f"  earliest appeal filing deadline: {dated[0][0]} ({dated[0][1]})")

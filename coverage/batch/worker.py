@@ -174,7 +174,7 @@ def work_one(task: Task) -> CaseResult:
     try:
         if sha256_file(Path(task.path)) != task.case_sha256:
             return done(findings=(f"{task.case_file}: changed while the batch ran; run it again",))
-        if kind == "appeal":
+        if LetterKind(kind).answers_denial:
             base = replace(base, filing_deadline=filing_deadline(inputs))
         formats = [FORMATS[name] for name in task.formats]
         templates = Path(task.templates) if task.templates else None

@@ -5,13 +5,14 @@ Composition (``compose.letter`` and ``compose.appeal``) fills these; templates o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from coverage.case import Case
+from coverage.case import Case, PlanText
 from coverage.deadlines import Deadline
 from coverage.kinds import LetterKind
 from coverage.knowledge import Condition
 from coverage.practice import Physician, Practice
+from coverage.routing import Recipient
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class LetterContext:
     primary_phrase: str
     therapy_counts: str
     appeal: AppealFacts | None = None
+    recipient: Recipient | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,24 @@ class CodeLine:
 class StepLine:
     class_label: str
     therapies: list[str]
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One of the plan's step requirements against what the patient tried in that class."""
+
+    requirement: str
+    class_label: str
+    tried: list[str]
+
+
+@dataclass(frozen=True)
+class IntervalFacts:
+    """A frequency denial's answer: the interval asked for against the documented relief."""
+
+    interval_weeks: float
+    relief_weeks: float
+    matches: bool
 
 
 @dataclass(frozen=True)
@@ -139,3 +159,17 @@ class AppealFacts:
     deadline_text: str
     decision_time: str | None
     steps: list[StepLine]
+    claim_number: str | None = None
+    authorization_reference: str | None = None
+    appellant: str | None = None
+    representative_form: str | None = None
+    policy_version: str | None = None
+    definition: PlanText | None = None
+    off_label_clause: PlanText | None = None
+    step_rows: list[StepRow] = field(default_factory=list)
+    interval: IntervalFacts | None = None
+    next_review: str = ""
+    request_codes: str = ""
+    request_service: str = ""
+    call_windows: list[str] = field(default_factory=list)
+    is_retro: bool = False

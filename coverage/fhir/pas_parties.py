@@ -84,14 +84,21 @@ def coverage(inputs: Inputs, ids: Ids) -> dict[str, Any]:
 
 
 def insurer(inputs: Inputs) -> dict[str, Any]:
+    """The payer, with its prior-authorization address (the profile's, for a named payer)."""
+    from coverage.practice import PayerPurpose
+    from coverage.routing import profile_contact
+
     payer = inputs.case.coverage
+    contact = profile_contact(inputs.case, inputs.practice, PayerPurpose.prior_authorization)
+    fax, postal = (contact.fax, contact.address) if contact else (payer.payer_fax,
+                                                                  payer.payer_address)
     return _with({
         "resourceType": "Organization",
         "meta": {"profile": profile("profile-insurer")},
         "active": True,
         "type": [concept(X12_ENTITY, "PR")],
         "name": payer.payer_name,
-    }, telecom=telecom(fax=payer.payer_fax), address=address(payer.payer_address))
+    }, telecom=telecom(fax=fax), address=address(postal))
 
 
 def requestor(inputs: Inputs) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from datetime import date
 
 from coverage.case import AppealLevel, Case, Denial, DenialReason
 from coverage.deadlines import Deadline, decision_time, filing_deadline, level_name
+from coverage.kinds import LetterKind
 from coverage.knowledge import KnowledgeBase
 from coverage.practice import Practice
+from coverage.review.appeal_elements import review_elements
 from coverage.review.claim_denials import review_claim_denials
 from coverage.review.findings import Finding, Review, Severity
 
@@ -59,7 +61,11 @@ def deadline_summary(case: Case, practice: Practice, letter_date: date) -> dict[
     if case.denial is None:
         return {}
     deadline = appeal_deadline(case, practice)
-    out = {"appeal_level": level_name(case.coverage.plan_type, case.denial.level)}
+    if LetterKind.for_denial(case) is LetterKind.RETRO_AUTHORIZATION:
+        out = {"request": "retroactive authorization (no authorization on file), sent to the "
+                          "payer's prior-authorization department"}
+    else:
+        out = {"appeal_level": level_name(case.coverage.plan_type, case.denial.level)}
     if deadline.due:
         days = (deadline.due - letter_date).days
         when = f"{days} days left" if days >= 0 else f"{-days} days past"
@@ -73,7 +79,8 @@ def deadline_summary(case: Case, practice: Practice, letter_date: date) -> dict[
 
 
 def review_appeal(case: Case, practice: Practice, kb: KnowledgeBase, base: Review,
-                  letter_date: date, force: bool, today: date | None = None) -> Review:
+                  letter_date: date, force: bool, today: date | None = None,
+                  kind: LetterKind = LetterKind.APPEAL) -> Review:
     """The appeal's own readiness rules, added to the letter's review.
 
     Dates in the denial are checked against the letter date; the filing deadline against the
@@ -151,7 +158,8 @@ def review_appeal(case: Case, practice: Practice, kb: KnowledgeBase, base: Revie
             and not denial.retro_authorization_grounds):
         advise("NO_RETRO_GROUNDS", "denial.retro_authorization_grounds",
                "no urgency or grounds for retroactive authorization recorded")
-    review_claim_denials(case, block, advise)
+    review_claim_denials(case, kind, block, advise)
+    review_elements(case, practice, kb, reasons, kind, block, advise)
     if denial.policy_cited and not denial.policy_criteria:
         advise("POLICY_CRITERIA_NOT_RECORDED", "denial.policy_criteria",
                "the denial cites a policy; record its criteria and where the record meets them")

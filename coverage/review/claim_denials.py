@@ -8,7 +8,8 @@ its own kind of request, and the review says so when the case still asks for an 
 
 from __future__ import annotations
 
-from coverage.case import Case, RequestedAction
+from coverage.case import Case
+from coverage.kinds import LetterKind
 
 CORRECTED_CLAIM = "16"
 NO_AUTHORIZATION = "197"
@@ -21,7 +22,7 @@ def _carc_numbers(case: Case) -> dict[str, str]:
     return {carc_number(code): code for code in case.denial.carc_codes}
 
 
-def review_claim_denials(case: Case, block, advise) -> None:
+def review_claim_denials(case: Case, kind: LetterKind, block, advise) -> None:
     if case.denial is None:
         return
     numbers = _carc_numbers(case)
@@ -35,12 +36,12 @@ def review_claim_denials(case: Case, block, advise) -> None:
             "through the practice's billing system (outside this tool); write an appeal only "
             "if the corrected claim is denied for another reason",
         )
-    if (NO_AUTHORIZATION in numbers
-            and case.denial.requested_action is not RequestedAction.retro_authorization):
+    if NO_AUTHORIZATION in numbers and kind is LetterKind.APPEAL:
         advise(
             "RETRO_AUTHORIZATION_NOT_APPEAL", "denial.requested_action",
             f"{numbers[NO_AUTHORIZATION]} means no authorization was obtained before treatment: "
             "payers answer it through a request for retroactive authorization rather than a "
-            "first-level appeal; set denial.requested_action: retro_authorization and send the "
-            "request to the payer's authorization department",
+            "first-level appeal; leave out denial.requested_action (or set it to "
+            "retro_authorization) and `ketamine-letters appeal` writes that request, addressed "
+            "to the payer's authorization department",
         )

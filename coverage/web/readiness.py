@@ -106,7 +106,7 @@ def assess(data: Any, case_file: str, practice: Path | None, today: date) -> Rea
     notices = tuple(Notice(f.severity.value, f.code, f.field, f.message)
                     for f in result.findings)
     deadline, lines = None, {}
-    if kind is LetterKind.APPEAL:
+    if kind.answers_denial:
         from coverage.review.appeal import appeal_deadline
 
         deadline = appeal_deadline(case, inputs.practice).due

@@ -44,7 +44,8 @@ class Row:
     @property
     def kind_label(self) -> str:
         kind = self.readiness.kind
-        return {"lmn": "Medical necessity", "appeal": "Appeal"}[kind.value] if kind else ""
+        return {"lmn": "Medical necessity", "appeal": "Appeal",
+                "retro_authorization": "Retro authorization"}[kind.value] if kind else ""
 
     @property
     def days_text(self) -> str:
