@@ -12,6 +12,7 @@ from coverage.knowledge import Condition
 # the full message, which may quote the case so staff can find the entry, stays on the screen.
 RULES: dict[str, str] = {
     "APPEAL_PAST_DEADLINE": "the appeal filing deadline has passed or is about to",
+    "APPELLANT_NOT_STATED": "the appeal does not say who is appealing",
     "BASELINE_AFTER_FIRST_INFUSION": (
         "a pain score described as a baseline is dated on or after the first infusion"
     ),
@@ -34,6 +35,11 @@ RULES: dict[str, str] = {
     "DEADLINE_NOT_COMPUTED": "the appeal deadline could not be computed from the case",
     "DEADLINE_SOON": "few days are left to file the appeal",
     "DECISION_DATES_DISAGREE": "the earlier decision is dated after the decision being appealed",
+    "DEFINITION_NOT_RECORDED": (
+        "the plan's definition of experimental or investigational is not recorded"
+    ),
+    "DEFINITION_TESTS_NOT_ANSWERED": "the tests of the plan's definition are not answered",
+    "DEFINITION_VERSION_NOT_RECORDED": "the version of the plan's definition is not recorded",
     "DOSE_OUT_OF_BOUNDS": "the dose is outside the practice protocol",
     "DURATION_OUT_OF_BOUNDS": "the infusion time is outside the practice protocol",
     "EXCLUDES1_PAIR": "two codes that the official tabular's Excludes1 note forbids together",
@@ -41,6 +47,9 @@ RULES: dict[str, str] = {
     "FEW_STANDARD_CLASSES": "fewer than two standard therapy classes for the condition were tried",
     "FIRST_LEVEL_DATE_ON_FIRST_APPEAL": (
         "a first-level decision date is given on a first-level appeal"
+    ),
+    "FREQUENCY_WITHOUT_RELIEF_DURATION": (
+        "a frequency-limit appeal needs the documented weeks of relief"
     ),
     "FREQUENCY_WITHOUT_RESPONSE": (
         "a frequency-limit appeal needs a documented response to earlier infusions"
@@ -59,8 +68,13 @@ RULES: dict[str, str] = {
     ),
     "MAINTENANCE_WITHOUT_RESPONSE": "maintenance is requested without a documented response",
     "MISSING_INFO_NO_ENCLOSURES": "a missing-information denial should list what is enclosed",
+    "NO_ADDRESS_FOR_PURPOSE": "the practice profile has no address for this payer and purpose",
+    "NO_AUTHORIZATION_REFERENCE": "the prior-authorization reference is not recorded",
+    "NO_CALL_WINDOWS": "the physician has no call windows for a peer-to-peer call",
+    "NO_CLAIM_NUMBER": "the claim number is not recorded",
     "NO_DENIAL": "an appeal needs the denial it answers",
     "NO_DIAGNOSIS_BASIS": "how the diagnosis was made is not recorded",
+    "NO_DIRECT_LINE": "the physician has no direct line for a peer-to-peer call",
     "NO_FIRST_LEVEL_DATE": "the first-level decision date is not recorded",
     "NO_FUNCTION_MEASURE": "no function measure is recorded",
     "NO_NDC": "no NDC for the drug line",
@@ -74,10 +88,14 @@ RULES: dict[str, str] = {
     "NO_RECENT_PAIN_SCORE": "the latest pain score is not recent",
     "NO_RECOGNISED_CONDITION": "no diagnosis is a condition the evidence library covers",
     "NO_RETRO_GROUNDS": "a retro-authorization needs the reason authorization was not obtained",
+    "OFF_LABEL_CLAUSE_NOT_RECORDED": "the plan's off-label clause is not recorded",
+    "PAYER_NOT_IN_PROFILE": "the payer is typed in the case, not named from the practice profile",
     "PLACE_OF_SERVICE": "the place of service is not a monitored setting the tool bills",
     "POLICY_CRITERIA_NOT_RECORDED": "the payer policy's criteria are not recorded",
+    "POLICY_VERSION_NOT_RECORDED": "the version of the policy the denial cites is not recorded",
     "PRIMARY_NOT_FIRST": "the condition the request is for is not listed first",
     "REASON_UNKNOWN": "the denial reason is not one the tool answers",
+    "REPRESENTATIVE_FORM_MISSING": "the patient's representative form is not recorded",
     "REQUESTED_START_PAST": (
         "the requested start is before the letter date on a prospective request"
     ),
@@ -96,6 +114,9 @@ RULES: dict[str, str] = {
     "SCORE_IMPOSSIBLE": "a score is impossible",
     "SERVICE_BEFORE_DENIAL": "dates of service precede the denial on a prospective request",
     "SINGLE_PRIOR_THERAPY": "only one prior therapy is recorded",
+    "STEP_CLASS_UNKNOWN": "a step-therapy requirement names an unknown therapy class",
+    "STEP_NOT_SHOWN": "the record shows no therapy of a class the plan requires",
+    "STEP_REQUIREMENTS_NOT_RECORDED": "the plan's step-therapy requirements are not recorded",
     "TEXT_CONTROL_CHARACTER": "a text field holds a control character",
     "TEXT_DIRECTION_CONTROL": "a text field holds a bidirectional override",
     "TEXT_LINE_BREAK": "a single-line field holds a line break",
