@@ -821,6 +821,65 @@ def export_pas(
             typer.echo(line)
 
 
+users_app = typer.Typer(
+    help="Accounts for the web workspace: billing staff and physicians (who sign).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(users_app, name="users", short_help="Accounts for the web workspace.")
+FolderOpt = Annotated[Path, typer.Option("--folder", help="The workspace folder `serve` is "
+                                         "given (practice.yaml, cases/).")]
+
+
+@users_app.command("add", short_help="Add an account (password asked twice).")
+def users_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name, e.g. achen.")],
+    role: Annotated[str, typer.Option("--role", metavar="billing|physician",
+                                      help="billing: cases and drafts; physician: signs.")],
+    physician_id: Annotated[str | None, typer.Option(
+        "--physician-id", help="The physician's id in the practice profile.")] = None,
+    folder: FolderOpt = Path("."),
+) -> None:
+    """Add an account; the password comes from KETAMINE_LETTERS_USER_PASSWORD or a prompt.
+
+    Example: ketamine-letters users add achen --role physician --physician-id dr-chen
+    """
+    from coverage.accounts import command
+
+    with reported_errors():
+        typer.echo(command.add(folder, name, role, physician_id))
+
+
+@users_app.command("list", short_help="The accounts, their roles and physicians.")
+def users_list(folder: FolderOpt = Path(".")) -> None:
+    """List the accounts (never their passwords)."""
+    from coverage.accounts import command
+
+    with reported_errors():
+        for line in command.listing(folder):
+            typer.echo(line)
+
+
+@users_app.command("disable", short_help="Disable an account and end its sessions.")
+def users_disable(name: Annotated[str, typer.Argument(metavar="NAME")],
+                  folder: FolderOpt = Path(".")) -> None:
+    """Disable an account: it can no longer sign in, and its open sessions end."""
+    from coverage.accounts import command
+
+    with reported_errors():
+        typer.echo(command.disable(folder, name))
+
+
+@users_app.command("passwd", short_help="Set a new password (and re-enable the account).")
+def users_passwd(name: Annotated[str, typer.Argument(metavar="NAME")],
+                 folder: FolderOpt = Path(".")) -> None:
+    """Set a new password; every earlier session of the account ends."""
+    from coverage.accounts import command
+
+    with reported_errors():
+        typer.echo(command.passwd(folder, name))
+
+
 @app.command(short_help="Web workspace for billing staff, on this computer only.")
 def serve(
     folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The workspace folder "
