@@ -880,23 +880,36 @@ def users_passwd(name: Annotated[str, typer.Argument(metavar="NAME")],
         typer.echo(command.passwd(folder, name))
 
 
-@app.command(short_help="Web workspace for billing staff, on this computer only.")
+@app.command(short_help="Web workspace: on this computer, or for the office over TLS.")
 def serve(
     folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The workspace folder "
                                            "(practice.yaml, cases/).")] = Path("."),
     port: Annotated[int, typer.Option("--port", min=1024, max=65535,
-                                      help="Port on 127.0.0.1.")] = 8750,
+                                      help="Port to listen on.")] = 8750,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but "
+                                      "127.0.0.1 is office mode (needs --cert, --key, "
+                                      "--server-name and an account).")] = "127.0.0.1",
+    cert: Annotated[Path | None, typer.Option("--cert", help="TLS certificate (PEM).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="TLS private key (PEM).")] = None,
+    server_name: Annotated[list[str] | None, typer.Option(
+        "--server-name", help="A name staff use for this server (Host check); repeatable.")
+    ] = None,
+    idle_minutes: Annotated[int, typer.Option("--idle-minutes", min=1, max=720,
+                                              help="Sign out after this long idle.")] = 15,
 ) -> None:
-    """Open the case folder in the browser: worklist, case form with live review, letters.
+    """Open the case folder in the browser: worklist, case form with live review, letters,
+    and (with accounts) the physicians' review queue and signing.
 
-    Listens on 127.0.0.1 only and prints a link with a one-time token; stop with Ctrl-C.
+    On 127.0.0.1 it prints a link with a one-time token (billing only; it never signs);
+    accounts sign in at /sign-in. Stop with Ctrl-C.
 
     Example: ketamine-letters serve clinic/
     """
     from coverage.web.server import serve as run_server
 
     with reported_errors():
-        run_server(folder, port)
+        run_server(folder, port, host=host, idle_minutes=idle_minutes, cert=cert, key=key,
+                   server_names=server_name)
 
 
 @app.command(short_help="JSON Schema of the case file, for editors.")

@@ -8,12 +8,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from coverage.accounts.store import Role
 from coverage.errors import LetterError
 from coverage.starter import STARTER_CONDITIONS
 from coverage.web.app import OPEN_PATH, Context, context
 from coverage.web.code_search import search
 from coverage.web.readiness import Status
-from coverage.web.security import SESSION_COOKIE, require_csrf
+from coverage.web.security import SESSION_COOKIE, current_session, require_csrf
 from coverage.web.store import create_case
 
 router = APIRouter()
@@ -44,6 +45,9 @@ def open_workspace(request: Request, ctx: Ctx, token: str = "") -> Response:
 
 @router.get("/")
 def worklist(request: Request, ctx: Ctx, q: str = "", status: str = "") -> Response:
+    session = current_session(request)
+    if session.role is Role.physician:  # a physician's home is the review queue
+        return RedirectResponse("/reviews", status_code=303)
     today = ctx.today()
     status = status if status in {s.value for s in Status} else ""
     rows = ctx.worklist.rows(today, q, status)
