@@ -132,12 +132,15 @@ def create_app(ws: Workspace, gate: Gate, today: Callable[[], date] = date.today
     from coverage.web import (
         routes_auth,
         routes_cases,
+        routes_identity,
         routes_imports,
         routes_letters,
+        routes_reviews,
         routes_worklist,
     )
 
-    for module in (routes_auth, routes_worklist, routes_imports, routes_cases, routes_letters):
+    for module in (routes_auth, routes_worklist, routes_imports, routes_cases, routes_letters,
+                   routes_reviews, routes_identity):
         app.include_router(module.router)
     return app
 

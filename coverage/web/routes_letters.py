@@ -14,15 +14,16 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
 from coverage import pipeline
+from coverage.accounts.store import Role
 from coverage.errors import ReviewBlocked
 from coverage.renderers import FORMATS
 from coverage.web.app import Context, context
 from coverage.web.readiness import practice_file
 from coverage.web.routes_cases import case_or_404
-from coverage.web.security import require_csrf
+from coverage.web.security import require_csrf, require_role
 from coverage.web.worklist import letter_paths
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_role(Role.billing))])  # billing staff
 Ctx = Annotated[Context, Depends(context)]
 LETTER_FORMATS = ("pdf", "docx")
 MEDIA = {"pdf": "application/pdf",
