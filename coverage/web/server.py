@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from coverage.web.worklist import Worklist
 
 LOOPBACK = "127.0.0.1"
-LOOPBACKS = frozenset({LOOPBACK, "localhost", "::1"})
 DEFAULT_PORT = 8750
 DEFAULT_IDLE_MINUTES = 15
 
@@ -59,6 +58,18 @@ def _warm_up(worklist: Worklist) -> None:
         worklist.rows(date.today())
     except Exception:  # the page reports it on the first visit
         return
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: this computer only (anything else is office mode)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: whatever it resolves to, treat it as the network
 
 
 def office_hosts(ws: Workspace, host: str, port: int, cert: Path | None, key: Path | None,
@@ -96,11 +107,11 @@ def serve(folder: Path, port: int = DEFAULT_PORT, *, host: str = LOOPBACK,
     from coverage.web.security import Gate
 
     ws = workspace_for(folder)
-    office = host not in LOOPBACKS
+    office = not is_loopback(host)
     if office:
         hosts = office_hosts(ws, host, port, cert, key, server_names or [])
     else:
-        hosts = hosts_for(port) | {f"{n.lower()}:{port}" for n in server_names or []}
+        hosts = hosts_for(port) | {f"{n.lower()}:{port}" for n in [host, *(server_names or [])]}
     gate = Gate(hosts, idle_seconds=idle_minutes * 60, users=UserStore(ws),
                 use_token=not office)
     app = create_app(ws, gate, secure=office)
