@@ -130,3 +130,26 @@ def test_an_upload_without_a_declared_length_is_refused(browser) -> None:
     response = doctor.post("/identity", content=chunks(),
                            headers={"content-type": "multipart/form-data; boundary=x"})
     assert response.status_code == 413
+
+
+def test_an_expired_session_cannot_sign(browser, clock, clinic: Path,
+                                        request_for_chen: str) -> None:
+    doctor = browser()
+    sign_in(doctor, "achen")
+    upload(doctor, demo_p12(clinic))
+    csrf = page_csrf(doctor, "/reviews")
+    clock.now += 16 * 60
+    response = doctor.post(f"/reviews/{request_for_chen}/sign", data={
+        "_csrf": csrf, "password": PASSWORD, "identity_password": ID_PASSWORD})
+    assert response.status_code == 403 and "session has ended" in response.text
+    assert nothing_signed(clinic, request_for_chen)
+
+
+def test_drafts_name_the_signed_in_user_in_the_audit_log(browser, audit_log: Path) -> None:
+    from coverage.audit import events
+
+    billing = browser()
+    sign_in(billing, "bb")
+    billing.post("/letter/crps-1.yaml", data={"_csrf": page_csrf(billing, "/case/crps-1.yaml"),
+                                              "deliver": "download-pdf"})
+    assert [e.command for e in events(audit_log)] == ["web lmn by bb"]
