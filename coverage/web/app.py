@@ -67,10 +67,17 @@ def _forbidden(ctx: Context, request: Request, message: str) -> Response:
     return ctx.page(request, "forbidden.html", status_code=403, message=message)
 
 
+def _has_accounts(ctx: Context) -> bool:
+    try:
+        return ctx.gate.users is not None and ctx.gate.users.any_active()
+    except LetterError:  # a damaged users file: the sign-in page reports it
+        return True
+
+
 def _no_session(ctx: Context, request: Request) -> Response:
     """No (or an ended) session: the sign-in page when the folder has accounts, else the
     loopback link's message."""
-    if ctx.gate.users is not None and ctx.gate.users.any_active():
+    if ctx.gate.users is not None and _has_accounts(ctx):
         if request.method == "GET" and not request.headers.get("hx-request"):
             ended = "?ended=1" if request.cookies.get(SESSION_COOKIE) else ""
             return RedirectResponse(f"{SIGN_IN_PATH}{ended}", status_code=303)

@@ -31,6 +31,7 @@ from fastapi import HTTPException, Request
 from starlette.responses import Response
 
 from coverage.accounts.store import Role, User, UserStore
+from coverage.errors import LetterError
 
 SESSION_COOKIE = "kl_session"
 CSRF_FIELD = "_csrf"
@@ -122,7 +123,11 @@ class Gate:
         if wait > 0:
             return SignIn(None, f"Too many failed sign-ins for this name: try again in "
                                 f"{int(wait) + 1} seconds.")
-        user = self.users.authenticate(name, password)
+        try:
+            user = self.users.authenticate(name, password)
+        except LetterError:  # no server path for a visitor who has not signed in
+            return SignIn(None, "The accounts file cannot be read: whoever runs the server, "
+                                "restore .ketamine-letters/users.json from the backup.")
         if user is None:
             self.lockout.failed(name, self.clock())
             return SignIn(None, "That name and password do not match an active account.")
@@ -152,7 +157,10 @@ class Gate:
         """The session's user as the store has it now; None if disabled or signed out."""
         if session.user is None or self.users is None:
             return None
-        user = self.users.get(session.user)
+        try:
+            user = self.users.get(session.user)
+        except LetterError:  # a damaged users file: fail closed, the sign-in page says why
+            return None
         if user is None or user.disabled or user.generation != session.generation:
             return None
         return user

@@ -3,6 +3,7 @@ growing delays, sign-out and sign-out everywhere; the one-time link still opens 
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from coverage.accounts import UserStore
@@ -128,3 +129,29 @@ def test_the_loopback_link_still_opens_a_billing_session(browser, office: Gate) 
     session = office.session(staff.cookies[SESSION_COOKIE])
     assert session.user is None and session.role.value == "billing"
     assert isinstance(office.users, UserStore)
+
+
+def test_a_damaged_users_file_fails_closed(browser, clinic) -> None:
+    user = browser()
+    sign_in(user, "bb")
+    (clinic / ".ketamine-letters" / "users.json").write_text("{not json")
+    assert user.get("/", follow_redirects=False).headers["location"] == "/sign-in?ended=1"
+    response = sign_in(browser(), "bb")
+    assert response.status_code == 401 and "restore .ketamine-letters/users.json" in response.text
+    assert str(clinic) not in response.text
+
+
+@pytest.mark.parametrize(("name", "path"), [("bb", "/sign-in"), ("achen", "/reviews"),
+                                            ("achen", "/identity")])
+def test_new_pages_carry_the_workspace_headers(browser, name: str, path: str) -> None:
+    from coverage.web.security import CSP
+
+    client = browser()
+    if path != "/sign-in":
+        sign_in(client, name)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["x-frame-options"] == "DENY"
+    assert " style=" not in response.text and "<style" not in response.text
