@@ -6,6 +6,8 @@ derived with scrypt from the PKCS#12's own password, which is never stored: the 
 sign without the physician typing it. The certificate's SHA-256 fingerprint is pinned to the
 account at the first upload; a later upload or an unlock that brings another certificate is
 refused (a renewed certificate needs the old record removed by whoever runs the server).
+A physician may instead choose the file at each signing (:meth:`KeyStore.for_one_signing`):
+it is checked the same way, pinned at first use (the fingerprint only), and not kept.
 Every refusal writes nothing.
 """
 
@@ -44,7 +46,11 @@ class StoredIdentity:
     not_after: str
     salt: str
     nonce: str
-    ciphertext: str
+    ciphertext: str  # empty: pinned only (the file is chosen at each signing)
+
+    @property
+    def kept(self) -> bool:
+        return bool(self.ciphertext)
 
     @property
     def fingerprint_text(self) -> str:
@@ -81,8 +87,9 @@ class KeyStore:
                                f"cannot be read ({exc}); upload it again after removing it"
                                ) from None
 
-    def upload(self, physician, p12: bytes, password: bytes, now: datetime) -> StoredIdentity:
-        """Check and store ``p12`` for ``physician`` (a practice profile Physician)."""
+    def _checked(self, physician, p12: bytes, password: bytes, now: datetime
+                 ) -> tuple[Identity, StoredIdentity | None]:
+        """The identity in ``p12`` if it may sign for ``physician``, and the pinned record."""
         if len(p12) > MAX_P12:
             raise SigningError(f"{SOURCE} is larger than {MAX_P12 // 1024} KB: a signing "
                                "identity (.p12/.pfx) is a few KB; choose the right file")
@@ -91,21 +98,39 @@ class KeyStore:
         identity = load_identity(p12, password, source=SOURCE, now=now)
         self._check_npi(identity, physician)
         pinned = self.stored(physician.id)
-        print_ = fingerprint(identity)
-        if pinned is not None and pinned.fingerprint != print_:
+        if pinned is not None and pinned.fingerprint != fingerprint(identity):
             raise SigningError(f"{SOURCE}: this is not the certificate pinned to your account "
                                f"({pinned.fingerprint_text}); a new certificate needs the old "
                                "one removed by whoever runs the server")
+        return identity, pinned
+
+    def _write(self, record: StoredIdentity) -> StoredIdentity:
+        self.ws.state_folder(*IDENTITIES)
+        write_atomic(self.path(record.physician_id),
+                     json.dumps(asdict(record), indent=2).encode(), mode=PRIVATE_MODE)
+        return record
+
+    def upload(self, physician, p12: bytes, password: bytes, now: datetime) -> StoredIdentity:
+        """Check and store ``p12`` for ``physician`` (a practice profile Physician)."""
+        identity, _ = self._checked(physician, p12, password, now)
+        print_ = fingerprint(identity)
         salt, nonce = os.urandom(16), os.urandom(12)
         sealed = AESGCM(_key(password, salt)).encrypt(nonce, p12, _aad(physician.id, print_))
-        record = StoredIdentity(
+        return self._write(StoredIdentity(
             physician.id, print_, identity.common_name, identity.npi,
             day(identity.not_after), base64.b64encode(salt).decode(),
-            base64.b64encode(nonce).decode(), base64.b64encode(sealed).decode())
-        self.ws.state_folder(*IDENTITIES)
-        write_atomic(self.path(physician.id), json.dumps(asdict(record), indent=2).encode(),
-                     mode=PRIVATE_MODE)
-        return record
+            base64.b64encode(nonce).decode(), base64.b64encode(sealed).decode()))
+
+    def for_one_signing(self, physician, p12: bytes, password: bytes, now: datetime
+                        ) -> Identity:
+        """An identity chosen at signing: checked like an upload, never stored; its
+        certificate is pinned (fingerprint only) if the account has none yet."""
+        identity, pinned = self._checked(physician, p12, password, now)
+        if pinned is None:
+            self._write(StoredIdentity(physician.id, fingerprint(identity),
+                                       identity.common_name, identity.npi,
+                                       day(identity.not_after), "", "", ""))
+        return identity
 
     @staticmethod
     def _check_npi(identity: Identity, physician) -> None:
@@ -118,9 +143,9 @@ class KeyStore:
     def unlock(self, physician, password: bytes, now: datetime) -> Identity:
         """The stored identity, decrypted with its password for one signing."""
         stored = self.stored(physician.id)
-        if stored is None:
-            raise SigningError("no signing identity uploaded yet: upload your .p12 file on "
-                               "the Signing identity page first")
+        if stored is None or not stored.ciphertext:
+            raise SigningError("no signing identity is stored for you: choose your .p12 file "
+                               "on the signing form, or upload it on the Signing identity page")
         try:
             p12 = AESGCM(_key(password, base64.b64decode(stored.salt))).decrypt(
                 base64.b64decode(stored.nonce), base64.b64decode(stored.ciphertext),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
@@ -18,26 +19,14 @@ from coverage.errors import LetterError
 from coverage.signoff.keystore import MAX_P12, KeyStore
 from coverage.web.app import Context, context
 from coverage.web.routes_reviews import physician_of
-from coverage.web.security import Session, require_csrf, require_role
+from coverage.web.security import Session, declared_length_within, require_csrf, require_role
 
 router = APIRouter()
 Ctx = Annotated[Context, Depends(context)]
 Physician = Annotated[Session, Depends(require_role(Role.physician))]
-FORM_OVERHEAD = 16 * 1024  # multipart headers, the password and the CSRF field
+FORM_OVERHEAD = 16 * 1024  # multipart headers, the passwords and the CSRF field
 TOO_LARGE = (f"That file is larger than {MAX_P12 // 1024} KB: a signing identity (.p12 or .pfx) "
              "is a few KB. Choose the identity file your certificate authority gave you.")
-
-
-class TooLarge(Exception):
-    pass
-
-
-def limit_body(request: Request) -> None:
-    """Refuse a body larger than an identity upload before it is read (a declared length is
-    required, so nothing unbounded is parsed)."""
-    length = request.headers.get("content-length")
-    if length is None or not length.isdigit() or int(length) > MAX_P12 + FORM_OVERHEAD:
-        raise TooLarge
 
 
 def _page(ctx: Context, request: Request, session: Session, status_code: int = 200,
@@ -54,9 +43,7 @@ def identity_page(request: Request, ctx: Ctx, session: Physician, saved: int = 0
 
 @router.post("/identity")
 async def upload_identity(request: Request, ctx: Ctx, session: Physician) -> Response:
-    try:
-        limit_body(request)
-    except TooLarge:
+    if not declared_length_within(request, MAX_P12 + FORM_OVERHEAD):
         return _page(ctx, request, session, 413, [TOO_LARGE])
     await require_csrf(request)
     form = await request.form(max_files=1, max_fields=4)
@@ -68,8 +55,8 @@ async def upload_identity(request: Request, ctx: Ctx, session: Physician) -> Res
         return _page(ctx, request, session, 413, [TOO_LARGE])
     physician = physician_of(ctx, session)
     try:
-        KeyStore(ctx.ws).upload(physician, data, str(password or "").encode("utf-8"),
-                                datetime.now(UTC))
+        await run_in_threadpool(KeyStore(ctx.ws).upload, physician, data,
+                                str(password or "").encode("utf-8"), datetime.now(UTC))
     except LetterError as exc:
         return _page(ctx, request, session, 400, [*exc.lines(), "Nothing was stored."])
     return RedirectResponse("/identity?saved=1", status_code=303)

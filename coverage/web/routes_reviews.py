@@ -16,17 +16,25 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from coverage.accounts.store import Role
 from coverage.errors import LetterError, ReviewBlocked
-from coverage.signoff.keystore import KeyStore
+from coverage.signoff.keystore import MAX_P12, KeyStore
 from coverage.signoff.requests import Requests, ReviewRequest, State
 from coverage.signoff.signer import sign_request
 from coverage.web.app import Context, context
 from coverage.web.readiness import practice_file
 from coverage.web.routes_cases import case_or_404
-from coverage.web.security import Session, current_session, require_csrf, require_role
+from coverage.web.security import (
+    Session,
+    current_session,
+    declared_length_within,
+    require_csrf,
+    require_role,
+)
 
 router = APIRouter()
 Ctx = Annotated[Context, Depends(context)]
@@ -135,12 +143,28 @@ def give_back(request: Request, ctx: Ctx, session: Physician, request_id: str,
     return RedirectResponse("/reviews", status_code=303)
 
 
-@router.post("/reviews/{request_id}/sign", dependencies=[Depends(require_csrf)])
-def sign(request: Request, ctx: Ctx, session: Physician, request_id: str,
-         password: Annotated[str, Form(max_length=1024)] = "",
-         identity_password: Annotated[str, Form(max_length=1024)] = "") -> Response:
-    """Sign exactly the frozen letter: the account's password again, then the identity's."""
+@router.post("/reviews/{request_id}/sign")
+async def sign(request: Request, ctx: Ctx, session: Physician, request_id: str) -> Response:
+    """Sign exactly the frozen letter: the account's password again, then the identity's
+    (the stored identity, or a .p12 file chosen for this signature)."""
+    from coverage.web.routes_identity import FORM_OVERHEAD, TOO_LARGE
+
     review = own_request(ctx, session, request_id)
+    if not declared_length_within(request, MAX_P12 + FORM_OVERHEAD):
+        return _review_page(ctx, request, session, review, 413, [TOO_LARGE])
+    await require_csrf(request)
+    form = await request.form(max_files=1, max_fields=6)
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = form.get("p12")
+    chosen = await upload.read(MAX_P12 + 1) if isinstance(upload, UploadFile) and \
+        upload.filename else None
+    return await run_in_threadpool(_sign, ctx, request, session, review,
+                                   fields.get("password", ""),
+                                   fields.get("identity_password", ""), chosen)
+
+
+def _sign(ctx: Context, request: Request, session: Session, review: ReviewRequest,
+          password: str, identity_password: str, chosen: bytes | None) -> Response:
     gate, user = ctx.gate, session.user or ""
     wait = gate.lockout.wait(user, gate.clock())
     if wait > 0:
@@ -153,14 +177,17 @@ def sign(request: Request, ctx: Ctx, session: Physician, request_id: str,
     gate.lockout.succeeded(user)
     physician = physician_of(ctx, session)
     now = datetime.now(UTC).replace(microsecond=0)
+    secret = identity_password.encode("utf-8")
+    keys = KeyStore(ctx.ws)
     try:
-        identity = KeyStore(ctx.ws).unlock(physician, identity_password.encode("utf-8"), now)
+        identity = (keys.for_one_signing(physician, chosen, secret, now) if chosen is not None
+                    else keys.unlock(physician, secret, now))
         sign_request(ctx.ws, review, identity, user,
                      practice_file(ctx.ws, ctx.ws.cases / review.case_key), now)
     except LetterError as exc:
-        return _review_page(ctx, request, session, Requests(ctx.ws).get(request_id) or review,
+        return _review_page(ctx, request, session, Requests(ctx.ws).get(review.id) or review,
                             400, [*exc.lines(), "Nothing was signed."])
-    return RedirectResponse(f"/reviews/{request_id}", status_code=303)
+    return RedirectResponse(f"/reviews/{review.id}", status_code=303)
 
 
 @router.get("/signed-file/{request_id}")

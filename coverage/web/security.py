@@ -258,3 +258,10 @@ def require_role(role: Role):
 
     check.role = role  # type: ignore[attr-defined]
     return check
+
+
+def declared_length_within(request: Request, limit: int) -> bool:
+    """True when the request declares a body length of at most ``limit`` bytes: uploads are
+    refused before they are read, and a body of unknown length is never parsed."""
+    length = request.headers.get("content-length")
+    return length is not None and length.isdigit() and int(length) <= limit

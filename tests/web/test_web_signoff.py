@@ -178,3 +178,30 @@ def test_identity_wrong_password_pinning_and_encryption(doctor, clinic: Path) ->
 def test_an_oversized_upload_is_refused_before_it_is_read(doctor, clinic: Path) -> None:
     response = upload(doctor, b"0" * 200_000)
     assert response.status_code == 413 and "larger than 64 KB" in response.text
+
+
+def test_an_identity_chosen_for_one_signing(sent, browser, clinic: Path, run_cli) -> None:
+    """Not stored: checked like an upload, pinned at first use (fingerprint only), and a
+    later signing with another certificate is refused."""
+    _, rid = sent
+    doctor = browser()
+    sign_in(doctor, "achen")
+    assert "Your signing identity (.p12, .pfx)" in doctor.get(f"/reviews/{rid}").text
+    p12 = demo_p12(clinic)
+
+    def sign_with(file: bytes, password: str = ID_PASSWORD):
+        return doctor.post(f"/reviews/{rid}/sign", data={
+            "_csrf": page_csrf(doctor, "/reviews"), "password": PASSWORD,
+            "identity_password": password}, files={"p12": ("me.p12", file)},
+            follow_redirects=False)
+
+    assert sign_with(p12, "wrong one").status_code == 400
+    assert not (clinic / ".ketamine-letters" / "identities").exists()
+    other = demo_p12(clinic)
+    assert sign_with(other).status_code == 303
+    pin = json.loads((clinic / ".ketamine-letters" / "identities" / "dr-chen.json").read_text())
+    assert pin["ciphertext"] == "" and len(pin["fingerprint"]) == 64
+    request = Requests(Workspace(clinic)).get(rid)
+    assert run_cli("verify", clinic / "signed" / request.signed_file).code == 0
+    refused = upload(doctor, p12)  # the pin holds for uploads too
+    assert refused.status_code == 400 and "not the certificate pinned" in refused.text
