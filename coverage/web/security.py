@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from coverage.accounts.store import Role, User, UserStore
@@ -36,6 +37,7 @@ from coverage.errors import LetterError
 SESSION_COOKIE = "kl_session"
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "x-csrf-token"
+LINK_IDLE_SECONDS = 12 * 3600  # the one-time link cannot be used again: a working day
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PREFIXES = ("/static/",)  # the page's own code and styles: no patient data
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -184,7 +186,8 @@ class Gate:
             if found is None:
                 return None
             now = self.clock()
-            if now - found.last_seen > self.idle_seconds:
+            idle = self.idle_seconds if found.user is not None else LINK_IDLE_SECONDS
+            if now - found.last_seen > idle:
                 del self._sessions[session_id]
                 return None
         if found.user is not None and self.account(found) is None:
@@ -236,7 +239,10 @@ async def require_csrf(request: Request) -> None:
     session = current_session(request)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
-        form = await request.form()
+        try:
+            form = await request.form()
+        except ClientDisconnect:  # the browser gave up on it (a live review overtaken)
+            raise HTTPException(400, "The request was cancelled by the browser.") from None
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):

@@ -155,3 +155,12 @@ def test_new_pages_carry_the_workspace_headers(browser, name: str, path: str) ->
     assert response.headers["content-security-policy"] == CSP
     assert response.headers["x-frame-options"] == "DENY"
     assert " style=" not in response.text and "<style" not in response.text
+
+
+def test_the_link_session_keeps_its_working_day(browser, clock, office: Gate) -> None:
+    staff = browser()
+    staff.get(f"/open?token={office.token}")
+    clock.now += 60 * 60
+    assert staff.get("/").status_code == 200
+    clock.now += 12 * 3600 + 1
+    assert staff.get("/", follow_redirects=False).status_code == 303
