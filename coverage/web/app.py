@@ -118,6 +118,8 @@ def create_app(ws: Workspace, gate: Gate, today: Callable[[], date] = date.today
             else:
                 response = await call_next(request)
         secure_headers(response)
+        if ctx.secure:  # office mode: browsers keep to TLS for this name
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         log_request(request, response.status_code, started)
         return response
 

@@ -104,6 +104,7 @@ def test_office_mode_serves_tls_to_its_names_only(folder: Path) -> None:
             assert other.status_code == 403
             page = client.get(f"{url}/sign-in", headers={"Host": f"letters.clinic.lan:{port}"})
             assert "Secure" in page.headers["set-cookie"]
+            assert page.headers["strict-transport-security"] == "max-age=31536000"
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
     finally:
