@@ -825,23 +825,95 @@ def export_pas(
             typer.echo(line)
 
 
-@app.command(short_help="Web workspace for billing staff, on this computer only.")
+users_app = typer.Typer(
+    help="Accounts for the web workspace: billing staff and physicians (who sign).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(users_app, name="users", short_help="Accounts for the web workspace.")
+FolderOpt = Annotated[Path, typer.Option("--folder", help="The workspace folder `serve` is "
+                                         "given (practice.yaml, cases/).")]
+
+
+@users_app.command("add", short_help="Add an account (password asked twice).")
+def users_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="User name, e.g. achen.")],
+    role: Annotated[str, typer.Option("--role", metavar="billing|physician",
+                                      help="billing: cases and drafts; physician: signs.")],
+    physician_id: Annotated[str | None, typer.Option(
+        "--physician-id", help="The physician's id in the practice profile.")] = None,
+    folder: FolderOpt = Path("."),
+) -> None:
+    """Add an account; the password comes from KETAMINE_LETTERS_USER_PASSWORD or a prompt.
+
+    Example: ketamine-letters users add achen --role physician --physician-id dr-chen
+    """
+    from coverage.accounts import command
+
+    with reported_errors():
+        typer.echo(command.add(folder, name, role, physician_id))
+
+
+@users_app.command("list", short_help="The accounts, their roles and physicians.")
+def users_list(folder: FolderOpt = Path(".")) -> None:
+    """List the accounts (never their passwords)."""
+    from coverage.accounts import command
+
+    with reported_errors():
+        for line in command.listing(folder):
+            typer.echo(line)
+
+
+@users_app.command("disable", short_help="Disable an account and end its sessions.")
+def users_disable(name: Annotated[str, typer.Argument(metavar="NAME")],
+                  folder: FolderOpt = Path(".")) -> None:
+    """Disable an account: it can no longer sign in, and its open sessions end."""
+    from coverage.accounts import command
+
+    with reported_errors():
+        typer.echo(command.disable(folder, name))
+
+
+@users_app.command("passwd", short_help="Set a new password (and re-enable the account).")
+def users_passwd(name: Annotated[str, typer.Argument(metavar="NAME")],
+                 folder: FolderOpt = Path(".")) -> None:
+    """Set a new password; every earlier session of the account ends."""
+    from coverage.accounts import command
+
+    with reported_errors():
+        typer.echo(command.passwd(folder, name))
+
+
+@app.command(short_help="Web workspace: on this computer, or for the office over TLS.")
 def serve(
     folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="The workspace folder "
                                            "(practice.yaml, cases/).")] = Path("."),
     port: Annotated[int, typer.Option("--port", min=1024, max=65535,
-                                      help="Port on 127.0.0.1.")] = 8750,
+                                      help="Port to listen on.")] = 8750,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but "
+                                      "127.0.0.1 is office mode (needs --cert, --key, "
+                                      "--server-name and an account).")] = "127.0.0.1",
+    cert: Annotated[Path | None, typer.Option("--cert", help="TLS certificate (PEM).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="TLS private key (PEM).")] = None,
+    server_name: Annotated[list[str] | None, typer.Option(
+        "--server-name", help="A name staff use for this server (Host check); repeatable.")
+    ] = None,
+    idle_minutes: Annotated[int, typer.Option("--idle-minutes", min=1, max=720,
+                                              help="Sign out after this long idle.")] = 15,
 ) -> None:
-    """Open the case folder in the browser: worklist, case form with live review, letters.
+    """Open the case folder in the browser: worklist, case form with live review, letters,
+    and (with accounts) the physicians' review queue and signing.
 
-    Listens on 127.0.0.1 only and prints a link with a one-time token; stop with Ctrl-C.
+    On 127.0.0.1 it prints a link with a one-time token (billing only; it never signs);
+    accounts sign in at /sign-in. Stop with Ctrl-C.
 
     Example: ketamine-letters serve clinic/
     """
     from coverage.web.server import serve as run_server
 
     with reported_errors():
-        run_server(folder, port)
+        run_server(folder, port, host=host, idle_minutes=idle_minutes, cert=cert, key=key,
+                   server_names=server_name)
 
 
 @app.command(short_help="JSON Schema of the case file, for editors.")

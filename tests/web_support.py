@@ -89,3 +89,43 @@ def opened(client: TestClient, key: str = "crps-1.yaml") -> tuple[str, dict[str,
     page = client.get(f"/case/{key}")
     assert page.status_code == 200
     return page.text, form_fields(page.text)
+
+
+PASSWORD = "correct horse battery"
+ACCOUNTS = {"bb": ("billing", None), "achen": ("physician", "dr-chen"),
+            "okafor": ("physician", "dr-okafor")}
+
+
+class Clock:
+    """A monotonic clock a test moves by hand (idle expiry, lock-out delays)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def add_accounts(root: Path) -> None:
+    """bb (billing), achen (physician dr-chen), okafor (physician dr-okafor); one password."""
+    from coverage.accounts import UserStore
+    from coverage.workspace import Workspace
+
+    store = UserStore(Workspace(root))
+    for name, (role, physician) in ACCOUNTS.items():
+        store.add(name, role, PASSWORD, physician)
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD):
+    """Sign in as a browser does: load the form (its CSRF cookie and field), post it."""
+    page = client.get("/sign-in")
+    value = re.search(r'name="_csrf" value="([^"]+)"', page.text)
+    assert value, page.text
+    return client.post("/sign-in", data={"name": name, "password": password,
+                                         "_csrf": value.group(1)}, follow_redirects=False)
+
+
+def page_csrf(client: TestClient, path: str = "/") -> str:
+    """The session's CSRF token, read from a page."""
+    page = client.get(path)
+    return re.search(r'name="_csrf" value="([^"]+)"', page.text).group(1)

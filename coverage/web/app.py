@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from coverage.errors import LetterError
 from coverage.settings import tool_version
@@ -37,6 +37,7 @@ from coverage.workspace import Workspace
 
 PACKAGE = files("coverage.web")
 OPEN_PATH = "/open"
+SIGN_IN_PATH = "/sign-in"  # routes_auth; public, like the one-time link
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Context:
     worklist: Worklist
     templates: Jinja2Templates
     today: Callable[[], date]
+    secure: bool = False  # office mode (TLS): cookies are Secure
 
     def page(self, request: Request, name: str, status_code: int = 200, **values: Any
              ) -> HTMLResponse:
@@ -56,7 +58,7 @@ class Context:
         return self.templates.TemplateResponse(
             request, name,
             {"csrf": session.csrf if session else "", "folder": self.ws.root.name,
-             "version": tool_version(), **values},
+             "version": tool_version(), "session": session, "office": self.secure, **values},
             status_code=status_code,
         )
 
@@ -65,11 +67,31 @@ def _forbidden(ctx: Context, request: Request, message: str) -> Response:
     return ctx.page(request, "forbidden.html", status_code=403, message=message)
 
 
-def create_app(ws: Workspace, gate: Gate, today: Callable[[], date] = date.today) -> FastAPI:
+def _has_accounts(ctx: Context) -> bool:
+    try:
+        return ctx.gate.users is not None and ctx.gate.users.any_active()
+    except LetterError:  # a damaged users file: the sign-in page reports it
+        return True
+
+
+def _no_session(ctx: Context, request: Request) -> Response:
+    """No (or an ended) session: the sign-in page when the folder has accounts, else the
+    loopback link's message."""
+    if ctx.gate.users is not None and _has_accounts(ctx):
+        if request.method == "GET" and not request.headers.get("hx-request"):
+            ended = "?ended=1" if request.cookies.get(SESSION_COOKIE) else ""
+            return RedirectResponse(f"{SIGN_IN_PATH}{ended}", status_code=303)
+        return _forbidden(ctx, request, "Your session has ended: sign in again.")
+    return _forbidden(ctx, request, "Open the workspace with the link that "
+                      "`ketamine-letters serve` printed.")
+
+
+def create_app(ws: Workspace, gate: Gate, today: Callable[[], date] = date.today,
+               secure: bool = False) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(Path(str(PACKAGE / "templates"))))
     templates.env.globals.update(TEMPLATE_HELPERS)
-    ctx = Context(ws, gate, Worklist(ws), templates, today)
+    ctx = Context(ws, gate, Worklist(ws), templates, today, secure)
     app.state.ctx = ctx
 
     @app.middleware("http")
@@ -80,19 +102,24 @@ def create_app(ws: Workspace, gate: Gate, today: Callable[[], date] = date.today
         if not gate.host_allowed(request.headers.get("host")):
             response: Response = Response("unknown host\n", status_code=403,
                                           media_type="text/plain")
-        elif path == OPEN_PATH or path.startswith(PUBLIC_PREFIXES):
+        elif (path in (OPEN_PATH, SIGN_IN_PATH) or path.startswith(PUBLIC_PREFIXES)) and (
+                request.method in SAFE_METHODS
+                or gate.origin_allowed(request.headers.get("origin"))):
             response = await call_next(request)
+        elif path in (OPEN_PATH, SIGN_IN_PATH) or path.startswith(PUBLIC_PREFIXES):
+            response = _forbidden(ctx, request, "That request came from another site.")
         else:
             request.state.session = gate.session(request.cookies.get(SESSION_COOKIE))
             if request.state.session is None:
-                response = _forbidden(ctx, request, "Open the workspace with the link that "
-                                      "`ketamine-letters serve` printed.")
+                response = _no_session(ctx, request)
             elif (request.method not in SAFE_METHODS
                   and not gate.origin_allowed(request.headers.get("origin"))):
                 response = _forbidden(ctx, request, "That request came from another site.")
             else:
                 response = await call_next(request)
         secure_headers(response)
+        if ctx.secure:  # office mode: browsers keep to TLS for this name
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         log_request(request, response.status_code, started)
         return response
 
@@ -111,9 +138,18 @@ def create_app(ws: Workspace, gate: Gate, today: Callable[[], date] = date.today
 
     app.mount("/static", StaticFiles(directory=str(Path(str(PACKAGE / "static")))),
               name="static")
-    from coverage.web import routes_cases, routes_imports, routes_letters, routes_worklist
+    from coverage.web import (
+        routes_auth,
+        routes_cases,
+        routes_identity,
+        routes_imports,
+        routes_letters,
+        routes_reviews,
+        routes_worklist,
+    )
 
-    for module in (routes_worklist, routes_imports, routes_cases, routes_letters):
+    for module in (routes_auth, routes_worklist, routes_imports, routes_cases, routes_letters,
+                   routes_reviews, routes_identity):
         app.include_router(module.router)
     return app
 

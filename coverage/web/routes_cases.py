@@ -8,18 +8,19 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
+from coverage.accounts.store import Role
 from coverage.errors import InputError
 from coverage.web.app import Context, context
 from coverage.web.form_data import case_data, edit_rows, merge_into
 from coverage.web.readiness import Readiness, assess, practice_file
 from coverage.web.schema_form import case_form
-from coverage.web.security import require_csrf
+from coverage.web.security import require_csrf, require_role
 from coverage.web.store import CaseFile, Conflict, find, open_case, save_case
 from coverage.web.view import place
 from coverage.web.worklist import letter_paths
 from coverage.yaml_files import load_yaml
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_role(Role.billing))])  # billing staff
 Ctx = Annotated[Context, Depends(context)]
 HASH_FIELD = "_hash"
 ROW_FIELD = "_row"
@@ -57,13 +58,17 @@ def _form_page(ctx: Context, request: Request, case: CaseFile, data: Any, digest
     if readiness.case_id and readiness.kind:
         paths = letter_paths(ctx.ws, readiness.case_id, readiness.kind.value)
         drafts = {fmt: paths[fmt].name for fmt in ("pdf", "docx") if paths[fmt].is_file()}
+    from coverage.signoff.requests import Requests
+
+    review = Requests(ctx.ws).latest_by_case().get(case.key)
     return ctx.page(request, "case.html", status_code=status_code, case=case, data=data,
                     digest=digest, nodes=case_form(), readiness=readiness,
-                    placed=place(readiness, data), drafts=drafts, **extra)
+                    placed=place(readiness, data), drafts=drafts, review=review, **extra)
 
 
 @router.get("/case/{key:path}")
-def case_page(request: Request, ctx: Ctx, key: str, saved: int = 0) -> Response:
+def case_page(request: Request, ctx: Ctx, key: str, saved: int = 0, sent: int = 0
+              ) -> Response:
     case = case_or_404(ctx, key)
     opened = open_case(case)
     try:
@@ -72,7 +77,8 @@ def case_page(request: Request, ctx: Ctx, key: str, saved: int = 0) -> Response:
         return ctx.page(request, "message.html", status_code=400, title="This case file cannot be "
                         "shown as a form", lines=[*exc.lines(), "Fix it in a text editor, or "
                         "run `ketamine-letters check` on it."])
-    return _form_page(ctx, request, case, data, opened.digest, saved=bool(saved))
+    return _form_page(ctx, request, case, data, opened.digest, saved=bool(saved),
+                      sent=bool(sent))
 
 
 @router.post("/review/{key:path}", dependencies=[Depends(require_csrf)])

@@ -17,13 +17,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
+from coverage.accounts.store import Role
 from coverage.errors import InputError, LetterError, OutputError
 from coverage.web.app import Context, context
 from coverage.web.routes_worklist import CONDITION_NAMES
-from coverage.web.security import require_csrf
+from coverage.web.security import require_csrf, require_role
 from coverage.web.store import NEW_NAME
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_role(Role.billing))])  # billing staff
 Ctx = Annotated[Context, Depends(context)]
 MAX_UPLOAD = 50 * 1024 * 1024  # a FHIR bundle of a long record is a few MB; 835s are smaller
 UPLOADS = ("web", "uploads")

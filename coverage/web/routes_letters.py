@@ -14,15 +14,16 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
 from coverage import pipeline
+from coverage.accounts.store import Role
 from coverage.errors import ReviewBlocked
 from coverage.renderers import FORMATS
 from coverage.web.app import Context, context
 from coverage.web.readiness import practice_file
 from coverage.web.routes_cases import case_or_404
-from coverage.web.security import require_csrf
+from coverage.web.security import current_session, require_csrf, require_role
 from coverage.web.worklist import letter_paths
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_role(Role.billing))])  # billing staff
 Ctx = Annotated[Context, Depends(context)]
 LETTER_FORMATS = ("pdf", "docx")
 MEDIA = {"pdf": "application/pdf",
@@ -52,8 +53,10 @@ def draft(request: Request, ctx: Ctx, key: str,
                         title="No letter: fix these first",
                         findings=exc.findings, lines=exc.lines(), back=f"/case/{quote(key)}")
     target = letter_paths(ctx.ws, inputs.case.case_id, kind.value)[format]
+    user = current_session(request).user  # None for the loopback link's session
     pipeline.record(pipeline.outputs_for(letter, {format: target}), inputs,
-                    command=f"{COMMAND} {kind.value}", kind=kind)
+                    command=f"{COMMAND} {kind.value}" + (f" by {user}" if user else ""),
+                    kind=kind)
     download = "?download=1" if action == "download" else ""
     return RedirectResponse(f"/letter-file/{format}/{quote(key)}{download}", status_code=303)
 

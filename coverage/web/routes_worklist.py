@@ -8,12 +8,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from coverage.accounts.store import Role
 from coverage.errors import LetterError
 from coverage.starter import STARTER_CONDITIONS
 from coverage.web.app import OPEN_PATH, Context, context
 from coverage.web.code_search import search
 from coverage.web.readiness import Status
-from coverage.web.security import SESSION_COOKIE, require_csrf
+from coverage.web.security import SESSION_COOKIE, current_session, require_csrf, require_role
 from coverage.web.store import create_case
 
 router = APIRouter()
@@ -44,19 +45,26 @@ def open_workspace(request: Request, ctx: Ctx, token: str = "") -> Response:
 
 @router.get("/")
 def worklist(request: Request, ctx: Ctx, q: str = "", status: str = "") -> Response:
+    session = current_session(request)
+    if session.role is Role.physician:  # a physician's home is the review queue
+        return RedirectResponse("/reviews", status_code=303)
     today = ctx.today()
     status = status if status in {s.value for s in Status} else ""
     rows = ctx.worklist.rows(today, q, status)
     name = "_worklist_rows.html" if request.headers.get("hx-request") else "worklist.html"
-    return ctx.page(request, name, rows=rows, q=q, status=status, statuses=list(Status))
+    from coverage.signoff.requests import Requests
+
+    return ctx.page(request, name, rows=rows, q=q, status=status, statuses=list(Status),
+                    reviews=Requests(ctx.ws).latest_by_case())
 
 
-@router.get("/cases/new")
+@router.get("/cases/new", dependencies=[Depends(require_role(Role.billing))])
 def new_case_form(request: Request, ctx: Ctx) -> Response:
     return ctx.page(request, "new_case.html", conditions=CONDITION_NAMES, problems=[])
 
 
-@router.post("/cases/new", dependencies=[Depends(require_csrf)])
+@router.post("/cases/new", dependencies=[Depends(require_role(Role.billing)),
+                                      Depends(require_csrf)])
 def new_case(request: Request, ctx: Ctx, condition: Annotated[str, Form()] = "",
              case_id: Annotated[str, Form()] = "") -> Response:
     try:
@@ -82,7 +90,7 @@ def _code_set(ctx: Context):
     return load_code_set(path)
 
 
-@router.get("/codes")
+@router.get("/codes", dependencies=[Depends(require_role(Role.billing))])
 def code_search(request: Request, ctx: Ctx, field: str = "") -> Response:
     """Billable codes for what is typed in a code field (the field's own value)."""
     query = request.query_params.get(field, "") if field else request.query_params.get("q", "")
