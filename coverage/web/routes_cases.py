@@ -11,10 +11,11 @@ from starlette.responses import RedirectResponse, Response
 from coverage.accounts.store import Role
 from coverage.errors import InputError
 from coverage.web.app import Context, context
+from coverage.web.case_audit import case_writes
 from coverage.web.form_data import case_data, edit_rows, merge_into
 from coverage.web.readiness import Readiness, assess, practice_file
 from coverage.web.schema_form import case_form
-from coverage.web.security import require_csrf, require_role
+from coverage.web.security import current_session, require_csrf, require_role
 from coverage.web.store import CaseFile, Conflict, find, open_case, save_case
 from coverage.web.view import place
 from coverage.web.worklist import letter_paths
@@ -113,7 +114,8 @@ async def save(request: Request, ctx: Ctx, key: str) -> Response:
     fields, own = await _posted(request)
     data = case_data(fields)
     try:
-        save_case(case, own.get(HASH_FIELD, ""), lambda doc: merge_into(doc, data))
+        save_case(case, own.get(HASH_FIELD, ""), lambda doc: merge_into(doc, data),
+                  case_writes(ctx.ws, current_session(request).user, "save-case"))
     except Conflict as conflict:
         kept = conflict.kept.relative_to(ctx.ws.root).as_posix()
         return _form_page(ctx, request, case, data, conflict.current.digest, status_code=409,

@@ -12,6 +12,7 @@ from coverage.accounts.store import Role
 from coverage.errors import LetterError
 from coverage.starter import STARTER_CONDITIONS
 from coverage.web.app import OPEN_PATH, Context, context
+from coverage.web.case_audit import case_writes
 from coverage.web.code_search import search
 from coverage.web.readiness import Status
 from coverage.web.security import SESSION_COOKIE, current_session, require_csrf, require_role
@@ -68,7 +69,8 @@ def new_case_form(request: Request, ctx: Ctx) -> Response:
 def new_case(request: Request, ctx: Ctx, condition: Annotated[str, Form()] = "",
              case_id: Annotated[str, Form()] = "") -> Response:
     try:
-        created = create_case(ctx.ws, condition, case_id)
+        created = create_case(ctx.ws, condition, case_id,
+                              case_writes(ctx.ws, current_session(request).user, "new-case"))
     except LetterError as exc:
         return ctx.page(request, "new_case.html", status_code=400, conditions=CONDITION_NAMES,
                         problems=exc.lines(), chosen=condition, case_id=case_id)

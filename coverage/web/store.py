@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coverage.errors import InputError, OutputError
 from coverage.files import PRIVATE_MODE, write_atomic
@@ -25,6 +25,9 @@ from coverage.settings import CASE_SUFFIXES, PRACTICE_NAMES
 from coverage.starter import STARTER_CONDITIONS, starter_case
 from coverage.workspace import Workspace
 from coverage.yaml_files import dump_roundtrip, load_roundtrip, write_case_file
+
+if TYPE_CHECKING:
+    from coverage.web.case_audit import Logged
 
 NEW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CONFLICTS = ("web", "unsaved")  # inside the state folder
@@ -112,10 +115,12 @@ def open_case(case: CaseFile) -> Opened:
     return Opened(case, text, digest(data))
 
 
-def save_case(case: CaseFile, expected: str, edit: Any) -> Opened:
+def save_case(case: CaseFile, expected: str, edit: Any, logged: Logged | None = None) -> Opened:
     """Apply ``edit(mapping)`` to the file and write it, if it is still at ``expected``.
 
     Raises :class:`Conflict` (with the version on disk and the one not saved) otherwise.
+    ``logged`` (see :mod:`.case_audit`) records the write in the audit log before the file
+    is replaced.
     """
     with _SAVE_LOCK:
         current = open_case(case)
@@ -123,8 +128,18 @@ def save_case(case: CaseFile, expected: str, edit: Any) -> Opened:
         if current.digest != expected:
             mine = dump_roundtrip(edit(doc), str(case.path))
             raise Conflict(current, mine, keep_unsaved(case, mine))
-        write_case_file(case.path, edit(doc))
+        _write_case(case.path, edit(doc), logged)
         return open_case(case)
+
+
+def _write_case(path: Path, doc: Any, logged: Logged | None) -> None:
+    """Write a case file (0600, atomically), inside the audit guard when there is one."""
+    if logged is None:
+        write_case_file(path, doc)
+        return
+    data = dump_roundtrip(doc, str(path)).encode("utf-8")
+    with logged(path, data):
+        write_atomic(path, data, mode=PRIVATE_MODE)
 
 
 def keep_unsaved(case: CaseFile, text: str) -> Path:
@@ -137,7 +152,8 @@ def keep_unsaved(case: CaseFile, text: str) -> Path:
     return target
 
 
-def create_case(ws: Workspace, condition: str, name: str) -> CaseFile:
+def create_case(ws: Workspace, condition: str, name: str,
+                logged: Logged | None = None) -> CaseFile:
     """A starter case file for a condition (as ``new`` writes it), its case_id filled in."""
     if condition not in STARTER_CONDITIONS:
         raise InputError.one("new case", "condition",
@@ -151,5 +167,5 @@ def create_case(ws: Workspace, condition: str, name: str) -> CaseFile:
         raise OutputError(f"cases/{path.name} already exists; choose another case id")
     doc = load_roundtrip(starter_case(condition), path.name)
     doc["case_id"] = name
-    write_case_file(path, doc)
+    _write_case(path, doc, logged)
     return CaseFile(path.name, path)

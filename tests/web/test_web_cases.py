@@ -407,3 +407,41 @@ def test_text_typed_in_decomposed_unicode_is_saved_composed(client: TestClient,
     assert client.post("/save/crps-1.yaml", data=fields).status_code == 200
     text = (clinic / "cases" / "crps-1.yaml").read_text()
     assert "family: Nguyễn" in text and unicodedata.normalize("NFD", "Nguyễn") not in text
+
+
+# --------------------------------------------------------------------------- the audit log
+
+
+def test_case_files_written_in_the_browser_are_in_the_audit_log(client: TestClient,
+                                                                clinic: Path,
+                                                                audit_log: Path) -> None:
+    import hashlib
+
+    csrf = csrf_of(client.get("/cases/new").text)
+    client.post("/cases/new", data={"_csrf": csrf, "condition": "crps", "case_id": "AUD-1"})
+    _, fields = opened(client)
+    fields["plan.minutes_per_infusion"] = ["45"]
+    assert client.post("/save/crps-1.yaml", data=fields).status_code == 200
+    logged = [(e.command, e.kind, e.output_sha256) for e in events(audit_log)]
+    digest = {name: hashlib.sha256((clinic / "cases" / name).read_bytes()).hexdigest()
+              for name in ("AUD-1.yaml", "crps-1.yaml")}
+    assert ("web new-case", "case", digest["AUD-1.yaml"]) in logged
+    assert ("web save-case", "case", digest["crps-1.yaml"]) in logged
+    text = audit_log.read_bytes()
+    assert b"Alvarez" not in text and b"AUD-1" not in text  # hashes, never the patient
+
+
+def test_a_log_that_cannot_record_leaves_the_case_file_as_it_was(client: TestClient,
+                                                                 clinic: Path,
+                                                                 audit_log: Path) -> None:
+    path = clinic / "cases" / "crps-1.yaml"
+    before = path.read_bytes()
+    _, fields = opened(client)
+    fields["plan.minutes_per_infusion"] = ["45"]
+    audit_log.parent.mkdir(parents=True, exist_ok=True)
+    if audit_log.exists():
+        audit_log.unlink()
+    audit_log.mkdir()  # a folder where the log should be: nothing can be recorded
+    response = client.post("/save/crps-1.yaml", data=fields)
+    assert response.status_code >= 400
+    assert path.read_bytes() == before
