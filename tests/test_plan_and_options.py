@@ -366,3 +366,25 @@ def test_schema_4_and_old_files_still_load(tmp_path: Path, write_case, run_cli) 
     assert "Why the remaining options are not suitable" not in pdf_text(out)
     data["schema_version"] = 5
     assert run_cli("check", write_case(data, name="newer.yaml")).code == 2
+
+
+def test_infusions_already_given_are_in_the_past_tense(rendered) -> None:
+    """A retrospective request (no prior authorization): given, defined, measured, reported."""
+    text = rendered("appeals/no-prior-authorization")
+    assert ("This request covers infusions already given, from October 12, 2026 to November 2, "
+            "2026: an initial series of 6 intravenous ketamine infusions") in text
+    assert "starting on or after October 12, 2026" not in text
+    assert ("A response was defined as pain at or below 5.6/10 on the 0-10 numeric rating scale "
+            "2 weeks after the last infusion (November 16, 2026), a reduction of at least 30% "
+            "from the baseline of 8/10 on October 5, 2026") in text
+    # the actual outcome, reported as it is even though it is a non-response (8 -> 7: 12.5%)
+    assert ("Result. Pain was 7/10 on November 4, 2026, a 12% reduction from the baseline: the "
+            "test was not met.") in text
+    assert "If the test was not met, ketamine was to be stopped" in text
+    assert "only if this series produced the documented response" in text
+
+
+def test_a_prospective_letter_stays_in_the_future_tense(rendered) -> None:
+    text = rendered("crps-1")
+    assert "We request an initial series of 6 intravenous ketamine infusions" in text
+    assert "infusions already given" not in text and "Result." not in text

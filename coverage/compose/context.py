@@ -110,6 +110,7 @@ class LetterContext:
     response_test: ResponseTest | None = None
     protocol: ProtocolFacts | None = None
     options: list[OptionRow] = field(default_factory=list)  # options not tried, and why
+    services_given: str | None = None  # "from ... to ...": infusions already given (past tense)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,9 @@ class ResponseTest:
     function: FunctionCriterion | None
     benchmark_ref: int  # IMMPACT's provisional benchmarks, cited for the idea only
     responder_ref: int | None  # a study that counted responders at this same threshold
+    test_date: str | None = None  # infusions already given: when the test fell due
+    result: str | None = None  # infusions already given: the measured pain after them
+    result_met: bool | None = None
 
 
 @dataclass(frozen=True)

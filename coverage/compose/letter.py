@@ -21,10 +21,12 @@ from coverage.compose.context import (
 )
 from coverage.compose.dates import month_span, month_year, span_text, us_date
 from coverage.compose.protocol import (
+    given_span,
     option_rows,
     protocol_facts,
     regimen_comparison,
     response_test,
+    services_given,
 )
 from coverage.kinds import LetterKind
 from coverage.knowledge import Citation, KnowledgeBase, LegalSource
@@ -193,7 +195,8 @@ def compose_letter(
     is_medicare = case.coverage.plan_type in MEDICARE_PLANS
     if is_medicare:
         numbering.cite("R6")
-    test = response_test(case, practice, condition, kb, numbering.cite)
+    given = given_span(case, kb, letter_date)  # infusions already given: the past tense
+    test = response_test(case, practice, condition, kb, numbering.cite, given)
     # the infusion points only at what it treats (never at an unrelated or incidental code)
     pointer_all = "".join(diagnoses[i].pointer for i in treated_codes(case, condition, kb)[:4])
     billing = [
@@ -271,6 +274,7 @@ def compose_letter(
         response_test=test,
         protocol=protocol_facts(case, practice),
         options=option_rows(case, kb),
+        services_given=services_given(given),
     )
 
 

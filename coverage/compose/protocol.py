@@ -9,6 +9,7 @@ profile, with the case's overrides); the letter attributes it to the practice, n
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 
 from coverage.case import Case, Measure, NotTriedReason
@@ -23,7 +24,7 @@ from coverage.compose.context import (
 from coverage.compose.dates import us_date
 from coverage.knowledge import Condition, KnowledgeBase
 from coverage.practice import Practice
-from coverage.review.consistency import baseline_score
+from coverage.review.consistency import baseline_score, first_service_date, is_retrospective
 from coverage.review.options import option_class_key
 
 REASON_LABELS = {
@@ -109,9 +110,24 @@ def _function_criterion(case: Case, points: float | None) -> FunctionCriterion |
     )
 
 
+def given_span(case: Case, kb: KnowledgeBase, letter_date: date) -> tuple[date, date | None] | None:
+    """First and last date of infusions already given (a retrospective request), else None."""
+    first = first_service_date(case)
+    if not is_retrospective(case, kb) or first is None or first >= letter_date:
+        return None
+    return first, case.denial.service_to if case.denial else None
+
+
+def services_given(span: tuple[date, date | None] | None) -> str | None:
+    if span is None:
+        return None
+    first, last = span
+    return f"from {us_date(first)} to {us_date(last)}" if last else f"from {us_date(first)}"
+
+
 def response_test(
     case: Case, practice: Practice, condition: Condition, kb: KnowledgeBase,
-    cite: Callable[[str], int],
+    cite: Callable[[str], int], given: tuple[date, date | None] | None = None,
 ) -> ResponseTest | None:
     """The test set in advance; None when the case has no baseline pain score to test from."""
     percent = case.plan.response_threshold_percent
@@ -130,17 +146,41 @@ def response_test(
         value = score.nrs
         baseline = f"{score.nrs}/10 on {us_date(score.date)}"
     studied = {use.citation for use in condition.evidence}
+    target = response_target(value, percent)
+    test_date = result = met = None
+    if given is not None:  # already given: when the test fell due, and what it found
+        last = response.last_infusion if response else given[1]
+        if last is not None and weeks:
+            test_date = us_date(last + timedelta(weeks=weeks))
+        after = _pain_after(case, given[0])
+        if after is not None and value > 0:
+            pain, when = after
+            fall = round(100 * (Decimal(str(value)) - Decimal(str(pain))) / Decimal(str(value)))
+            result = f"{number(pain)}/10{when}, a {fall}% reduction"
+            met = Decimal(str(pain)) <= target
     return ResponseTest(
         percent=percent,
         baseline=baseline,
         baseline_value=f"{number(value)}/10",
-        target=f"{number(response_target(value, percent))}/10",
+        target=f"{number(target)}/10",
         weeks_after_last=weeks,
         function=_function_criterion(case, points),
         benchmark_ref=cite(BENCHMARKS),
         responder_ref=cite(RESPONDER_STUDY) if percent == 30 and RESPONDER_STUDY in studied
         else None,
+        test_date=test_date,
+        result=result,
+        result_met=met,
     )
+
+
+def _pain_after(case: Case, first: date) -> tuple[float, str] | None:
+    """The measured outcome of infusions already given: the documented response, else the
+    latest pain score after the first infusion (as the review reports it), reported as it is."""
+    if case.ketamine_response is not None:
+        return case.ketamine_response.pain_after, ""
+    after = sorted((s for s in case.pain.scores if s.date > first), key=lambda s: s.date)
+    return (after[-1].nrs, f" on {us_date(after[-1].date)}") if after else None
 
 
 def _pick(override: object, practice: Practice, name: str):
