@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from decimal import Decimal
@@ -50,9 +51,17 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, run_cli) -> Callable[[str
             result = run_cli(command, f"examples/{name}.yaml", "-o", out, env=env)
             assert result.code == 0, result.output
             cache[name] = pdf_text(out)
+            PAGES[name] = [page.extract_text() or ""
+                           for page in pypdf.PdfReader(io.BytesIO(out.read_bytes())).pages]
         return cache[name]
 
     return get
+
+
+PAGES: dict[str, list[str]] = {}
+HEADINGS = ("Prior therapies", "Why the remaining options are not suitable",
+            "Why intravenous ketamine", "Treatment and safety-monitoring plan",
+            "Expected outcome and the response test", "Physician attestation", "References")
 
 
 @pytest.fixture(scope="module")
@@ -388,3 +397,15 @@ def test_a_prospective_letter_stays_in_the_future_tense(rendered) -> None:
     text = rendered("crps-1")
     assert "We request an initial series of 6 intravenous ketamine infusions" in text
     assert "infusions already given" not in text and "Result." not in text
+
+
+@pytest.mark.parametrize("name", LETTERS + [f"appeals/{a}" for a in APPEALS])
+def test_no_section_heading_is_left_at_the_foot_of_a_page(rendered, name: str) -> None:
+    rendered(name)
+    for index, page in enumerate(PAGES[name], start=1):
+        lines = [line.strip() for line in page.splitlines()
+                 if len(line.strip()) > 1 and "Confidential" not in line
+                 and "NPI 1234567893" not in line and "NPI 1398999619" not in line
+                 and not re.fullmatch(r"Page \d+ of \d+", line.strip())]
+        assert lines, f"page {index} is empty"
+        assert lines[-1] not in HEADINGS, f"{name}: '{lines[-1]}' alone at the foot of p{index}"
