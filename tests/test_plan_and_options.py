@@ -409,3 +409,10 @@ def test_no_section_heading_is_left_at_the_foot_of_a_page(rendered, name: str) -
                  and not re.fullmatch(r"Page \d+ of \d+", line.strip())]
         assert lines, f"page {index} is empty"
         assert lines[-1] not in HEADINGS, f"{name}: '{lines[-1]}' alone at the foot of p{index}"
+
+
+def test_pdpn_example_overrides_the_fasting_rule(rendered) -> None:
+    text = rendered("pdpn")
+    assert "Fasting: No solid food for 6 hours and no clear liquids for 2 hours before each " \
+           "infusion; basal insulin at 80% of his usual dose the evening before" in text
+    assert "Rescue medicines at the chair side: ondansetron" in text  # the practice's, kept
