@@ -410,8 +410,9 @@ def build_flowables(
             box = SignatureBox(signature, placement, styles)
             attestation = story.pop() if story and isinstance(story[-1], RLParagraph) else None
             kept = [attestation, Spacer(1, 6), box] if attestation else [Spacer(1, 6), box]
+            # ... and its section heading, which keepWithNext cannot hold to a KeepTogether
             if story and getattr(getattr(story[-1], "style", None), "name", None) == "heading":
-                kept.insert(0, story.pop())  # and with its heading (keepWithNext cannot reach)
+                kept.insert(0, story.pop())
             story.append(KeepTogether(kept))
             story.append(Spacer(1, 8))
         elif isinstance(block, doc.References):

@@ -20,6 +20,14 @@ from coverage.compose.context import (
     TherapyRow,
 )
 from coverage.compose.dates import month_span, month_year, span_text, us_date
+from coverage.compose.protocol import (
+    given_span,
+    option_rows,
+    protocol_facts,
+    regimen_comparison,
+    response_test,
+    services_given,
+)
 from coverage.kinds import LetterKind
 from coverage.knowledge import Citation, KnowledgeBase, LegalSource
 from coverage.practice import Physician, Practice
@@ -179,15 +187,16 @@ def compose_letter(
     ]
     standard_cites = _cite_marks([numbering.cite(c) for c in condition.standard_classes_citations])
     mechanism_cites = _cite_marks([numbering.cite(c) for c in MECHANISM_CITATIONS])
+    plan = case.plan
+    dose_mg = round(plan.dose_mg_per_kg * case.patient.weight_kg, 1)
+    regimen = regimen_comparison(case, condition, dose_mg, numbering.cite)
     for sid in OFF_LABEL_SOURCES:
         numbering.cite(sid)
     is_medicare = case.coverage.plan_type in MEDICARE_PLANS
     if is_medicare:
         numbering.cite("R6")
-    numbering.cite("E19")
-
-    plan = case.plan
-    dose_mg = round(plan.dose_mg_per_kg * case.patient.weight_kg, 1)
+    given = given_span(case, kb, letter_date)  # infusions already given: the past tense
+    test = response_test(case, practice, condition, kb, numbering.cite, given)
     # the infusion points only at what it treats (never at an unrelated or incidental code)
     pointer_all = "".join(diagnoses[i].pointer for i in treated_codes(case, condition, kb)[:4])
     billing = [
@@ -261,6 +270,11 @@ def compose_letter(
         condition_phrase=_lower_first(condition.name),
         primary_phrase=_lower_first(primary.description),
         therapy_counts=_therapy_counts(case, kb),
+        regimen=regimen,
+        response_test=test,
+        protocol=protocol_facts(case, practice),
+        options=option_rows(case, kb),
+        services_given=services_given(given),
     )
 
 

@@ -88,6 +88,23 @@ class Caveat(_Strict):
     citations: list[str] = Field(default_factory=list)
 
 
+class RecommendedGroup(_Strict):
+    """Options a guideline names for a condition; any one class tried or explained covers it."""
+
+    label: str = Field(description="how the readiness review names the group")
+    classes: list[str] = Field(min_length=1)
+    basis: str = Field(description="the guideline and how it ranks the group (review only)")
+
+
+class TrialRegimen(_Strict):
+    """A controlled trial's exposure, for comparing the requested infusion with it (CRPS)."""
+
+    citation: str = Field(pattern=r"^E\d+$")
+    text: str = Field(description="the regimen, in words the letter prints")
+    rate_mg_per_h: float | None = Field(default=None, gt=0)
+    session_mg: float | None = Field(default=None, gt=0, description="most given per session")
+
+
 class Condition(_Strict):
     """A condition the tool has evidence for, recognised from ICD-10-CM codes."""
 
@@ -108,6 +125,8 @@ class Condition(_Strict):
     standard_classes_citations: list[str] = Field(default_factory=list)
     evidence: list[EvidenceUse] = Field(min_length=1)
     caveats: list[Caveat] = Field(default_factory=list)
+    recommended_classes: list[RecommendedGroup] = Field(default_factory=list)
+    trial_regimens: list[TrialRegimen] = Field(default_factory=list)
 
 
 class DenialCode(_Strict):
@@ -155,12 +174,14 @@ class KnowledgeBase(_Strict):
     @model_validator(mode="after")
     def _references_resolve(self) -> KnowledgeBase:
         for condition in self.conditions.values():
-            for key in condition.standard_classes:
+            grouped = [k for group in condition.recommended_classes for k in group.classes]
+            for key in condition.standard_classes + grouped:
                 if key not in self.therapy_classes:
                     raise ValueError(f"condition {condition.key}: unknown therapy class {key}")
             cited = [use.citation for use in condition.evidence]
             cited += condition.standard_classes_citations
             cited += [cid for caveat in condition.caveats for cid in caveat.citations]
+            cited += [regimen.citation for regimen in condition.trial_regimens]
             for cid in cited:
                 if cid not in self.citations:
                     raise ValueError(f"condition {condition.key}: unknown citation {cid}")
