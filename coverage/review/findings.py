@@ -40,6 +40,7 @@ RULES: dict[str, str] = {
     ),
     "DEFINITION_TESTS_NOT_ANSWERED": "the tests of the plan's definition are not answered",
     "DEFINITION_VERSION_NOT_RECORDED": "the version of the plan's definition is not recorded",
+    "DOSE_ABOVE_MAXIMUM": "the dose in mg is above the practice protocol's maximum per infusion",
     "DOSE_OUT_OF_BOUNDS": "the dose is outside the practice protocol",
     "DURATION_OUT_OF_BOUNDS": "the infusion time is outside the practice protocol",
     "EXCLUDES1_PAIR": "two codes that the official tabular's Excludes1 note forbids together",
@@ -89,12 +90,15 @@ RULES: dict[str, str] = {
     "NO_RECOGNISED_CONDITION": "no diagnosis is a condition the evidence library covers",
     "NO_RETRO_GROUNDS": "a retro-authorization needs the reason authorization was not obtained",
     "OFF_LABEL_CLAUSE_NOT_RECORDED": "the plan's off-label clause is not recorded",
+    "OPTION_CLASS_NOT_DERIVED": "the class of an option not tried could not be derived",
+    "OPTION_CLASS_UNKNOWN": "an option not tried names an unknown therapy class",
     "PAYER_NOT_IN_PROFILE": "the payer is typed in the case, not named from the practice profile",
     "PLACE_OF_SERVICE": "the place of service is not a monitored setting the tool bills",
     "POLICY_CRITERIA_NOT_RECORDED": "the payer policy's criteria are not recorded",
     "POLICY_VERSION_NOT_RECORDED": "the version of the policy the denial cites is not recorded",
     "PRIMARY_NOT_FIRST": "the condition the request is for is not listed first",
     "REASON_UNKNOWN": "the denial reason is not one the tool answers",
+    "RECOMMENDED_OPTION_NOT_ADDRESSED": "a recommended option was neither tried nor explained",
     "REPRESENTATIVE_FORM_MISSING": "the patient's representative form is not recorded",
     "REQUESTED_START_PAST": (
         "the requested start is before the letter date on a prospective request"
