@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 LETTERS = ["crps-1", "crps-2", "phn", "pdpn", "peripheral-neuropathy", "fibromyalgia",
            "unicode-names"]  # fmt: skip
 APPEALS = ["experimental", "external-review-urgent", "frequency-limit", "missing-information",
-           "no-prior-authorization", "not-medically-necessary", "off-label", "step-therapy"]
+           "retro-authorization", "not-medically-necessary", "off-label", "step-therapy"]
 
 
 def pdf_text(path: Path) -> str:
@@ -379,7 +379,7 @@ def test_schema_4_and_old_files_still_load(tmp_path: Path, write_case, run_cli) 
 
 def test_infusions_already_given_are_in_the_past_tense(rendered) -> None:
     """A retrospective request (no prior authorization): given, defined, measured, reported."""
-    text = rendered("appeals/no-prior-authorization")
+    text = rendered("appeals/retro-authorization")
     assert ("This request covers infusions already given, from October 12, 2026 to November 2, "
             "2026: an initial series of 6 intravenous ketamine infusions") in text
     assert "starting on or after October 12, 2026" not in text
