@@ -201,7 +201,8 @@ def test_practice_protocol_is_printed_as_the_practice_s(rendered) -> None:
             "practice; it is not taken from the guideline or the trials") in text
     for item in ("Dose: within 0.1 to 1 mg/kg per infusion, and never more than 80 mg in one "
                  "infusion; this request: 0.5 mg/kg (34 mg) over 60 minutes.",
-                 "Rescue medicines at the chair side: ondansetron 4 mg IV for nausea",
+                 "Rescue medicines at the chair side: dexamethasone 4 mg IV for nausea "
+                 "(ondansetron avoided: prolonged QTc); midazolam 1-2 mg IV",
                  "Fasting: No solid food for 6 hours",
                  "Consent: Written informed consent to off-label use",
                  "Escort: An adult escort takes the patient home",
@@ -236,8 +237,9 @@ def test_practice_without_a_protocol_prints_only_what_it_has(tmp_path: Path, run
     practice = yaml.safe_load((examples_dir / "practice.yaml").read_text(encoding="utf-8"))
     practice["protocol"] = {"dose_mg_per_kg_min": 0.1, "dose_mg_per_kg_max": 1.0}
     (folder / "practice.yaml").write_text(yaml.safe_dump(practice), encoding="utf-8")
-    (folder / "case.yaml").write_text(
-        (examples_dir / "crps-1.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    case = example("crps-1")
+    case["plan"].pop("protocol")  # the case's own overrides (its QTc antiemetic) left out
+    (folder / "case.yaml").write_text(yaml.safe_dump(case), encoding="utf-8")
     out = tmp_path / "letter.pdf"
     result = run_cli("letter", folder / "case.yaml", "-o", out)
     assert result.code == 0, result.output

@@ -103,6 +103,7 @@ class LetterContext:
     header: str
     mechanism_cites: str
     standard_cites: str
+    standard_statement: str | None  # the guideline's ranking, cut to the options addressed
     condition_phrase: str
     primary_phrase: str
     therapy_counts: str
@@ -113,6 +114,8 @@ class LetterContext:
     protocol: ProtocolFacts | None = None
     options: list[OptionRow] = field(default_factory=list)  # options not tried, and why
     services_given: str | None = None  # "from ... to ...": infusions already given (past tense)
+    requested_period: str | None = None  # "from ... to ...": the series requested (future)
+    measures_mood: bool = False  # a mood instrument (PHQ-9...) is recorded: "mood" may print
 
 
 @dataclass(frozen=True)

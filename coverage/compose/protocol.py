@@ -118,6 +118,16 @@ def given_span(case: Case, kb: KnowledgeBase, letter_date: date) -> tuple[date, 
     return first, case.denial.service_to if case.denial else None
 
 
+def requested_period(case: Case) -> str | None:
+    """'from December 7, 2026 to December 27, 2026': the requested start and its last day
+    (start + weeks, the same period the code-set review reads); None without a start."""
+    start = case.plan.requested_start
+    if start is None:
+        return None
+    end = start + timedelta(days=max(7 * case.plan.weeks - 1, 0))
+    return f"from {us_date(start)} to {us_date(end)}"
+
+
 def services_given(span: tuple[date, date | None] | None) -> str | None:
     if span is None:
         return None
