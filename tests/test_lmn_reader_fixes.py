@@ -120,12 +120,15 @@ def test_guideline_lower_lines_name_only_addressed_options(letters, name) -> Non
 
 def test_peripheral_neuropathy_letter_volunteers_no_untried_option(letters) -> None:
     text = letters("peripheral-neuropathy").text
-    for untried in ("capsaicin", "botulinum", "strong opioids", "third line"):
+    for untried in ("capsaicin", "botulinum"):  # neither tried nor explained in the case
         assert untried not in text, untried
     assert ("The NeuPSIG recommendations rate gabapentinoids, SNRIs and tricyclic "
             "antidepressants as first-line treatment for neuropathic pain (strong "
             "recommendation); they rate tramadol and lidocaine 5% patches for peripheral "
-            "neuropathic pain second line (weak recommendation). [") in text
+            "neuropathic pain second line (weak recommendation); and strong opioids third line "
+            "(weak recommendation). [") in text
+    # the strong opioids it names are explained, from the case's own record
+    assert "Strong opioids Strong opioid Declined after an informed discussion" in text
 
 
 def test_an_explained_option_joins_the_guideline_sentence(examples_dir, write_case) -> None:
@@ -139,8 +142,8 @@ def test_an_explained_option_joins_the_guideline_sentence(examples_dir, write_ca
     condition = inputs.kb.conditions["peripheral-neuropathy-other"]
     sentence = standard_statement(condition, inputs.case, inputs.kb)
     assert sentence is not None
-    assert sentence.endswith("; and botulinum toxin A for peripheral neuropathic pain third "
-                             "line (weak recommendation).")
+    assert sentence.endswith("; and strong opioids and botulinum toxin A for peripheral "
+                             "neuropathic pain third line (weak recommendation).")
 
 
 # --- 4. what the guideline rates --------------------------------------------------------
