@@ -384,9 +384,9 @@ def test_the_appeal_command_writes_the_retro_request_for_co197(tmp_path, run_cli
     assert "Why authorization was not obtained before treatment" in text
     assert "faxed on 2026-09-28" in text
     # the infusions were given: past tense, and the actual outcome, a non-response, as it was
-    assert "6 intravenous ketamine infusions were given from October 12, 2026 to November 2, " \
+    assert "This request covers infusions already given, from October 12, 2026 to November 2, " \
         "2026" in text
-    assert "a 12% reduction" in text and "below the 30% response criterion" in text
+    assert "a 12% reduction from the baseline: the test was not met" in text
     assert "We request an initial series" not in text and "Appeal of denial" not in text
 
 
