@@ -106,3 +106,107 @@ def test_no_qt_prolonging_antiemetic_for_a_prolonged_qtc(name: str) -> None:
             "avoided: prolonged QTc); midazolam 1-2 mg IV for distressing dissociation; "
             "labetalol 5-10 mg IV for systolic blood pressure above 180 mmHg.") in text
     assert "ondansetron 4 mg" not in text
+
+
+# --- external-review-urgent: dates that agree, the approval fact once, routes by who decides --
+
+def test_external_review_names_the_final_determination_and_the_earlier_decision() -> None:
+    text = letter("external-review-urgent")
+    assert "Dear External Reviewer:" in text and "Dear Appeals Reviewer" not in text
+    assert ("of the plan's final internal adverse determination, dated October 30, 2026; the "
+            "plan's earlier internal decision was dated September 30, 2026") in text
+    assert "following the decision of September 30, 2026" not in text
+    assert "The plan's first-level internal appeal decision of 2026-09-30" in text  # enclosed
+    assert ("I ask that the independent reviewer overturn the final internal adverse "
+            "determination of October 30, 2026, so that the plan authorizes") in text
+
+
+def test_expedited_request_starts_soon_and_a_late_start_is_flagged() -> None:
+    text = letter("external-review-urgent")
+    assert "I request expedited review" in text
+    assert "The first infusion is planned for November 30, 2026" in text
+    assert "December 7, 2026" not in text
+    data = example("external-review-urgent")
+    assert "URGENT_START_FAR" not in findings(data)
+    data["denial"]["service_from"] = date(2026, 12, 28)
+    assert findings(data)["URGENT_START_FAR"] == "ADVISORY"
+
+
+def test_the_approval_fact_is_stated_once_without_conceding_the_appeal() -> None:
+    text = letter("external-review-urgent")
+    assert "this appeal does not suggest otherwise" not in text
+    assert text.count("no FDA approval for CRPS I") == 1
+    assert "“A service that does not meet these criteria may be covered by exception" in text
+    assert ("That exception is for the plan's Medical Director to grant, not the independent "
+            "reviewer") in text
+    assert "under the exception the plan provides" not in text
+    assert ("We ask the independent reviewer to decide, on the evidence below and this "
+            "patient's record, whether intravenous ketamine is medically necessary") in text
+
+
+# --- frequency-limit: the series' relief, and the exception asked for ------------------------
+
+def test_frequency_limit_asks_for_the_exception_and_credits_relief_to_the_series() -> None:
+    text = letter("frequency-limit")
+    assert ("The denial applies the plan's frequency limit (“Authorized quantity exceeded: the "
+            "plan allows 6 infusions per 12 months.”). We ask the plan for an exception to that "
+            "limit") in text
+    assert "for Maria Alvarez, as an exception to the plan's frequency limit:" in text
+    assert ("After the initial series of 6 infusions, from June 1, 2026 to June 22, 2026, pain "
+            "fell from 8/10 to 4/10, a 50% reduction") in text
+    assert "relief after the series lasted 10 weeks" in text
+    assert "How long relief lasts after a single maintenance infusion has not yet been measured" \
+        in text
+    assert "each infusion is given as that relief ends" not in text
+    assert "criterion set before treatment [" not in text  # the practice's, not IMMPACT's
+
+
+# --- the guideline grade once; the Supreme Court case as it was -------------------------------
+
+@pytest.mark.parametrize("name", APPEALS)
+def test_the_guideline_grade_is_stated_once_in_an_appeal(name: str) -> None:
+    text = letter(name)
+    assert text.count("moderate evidence of short-to-intermediate-term pain relief") == 1
+    for repeat in ("as moderate, for pain relief up to 12 weeks",
+                   "grades that evidence as moderate", "as moderate, for relief up to 12 weeks",
+                   "the evidence and its limits are set out below"):
+        assert repeat not in text, repeat
+
+
+@pytest.mark.parametrize("name", ["experimental", "external-review-urgent", "off-label"])
+def test_rebuttals_point_to_the_evidence_by_its_heading(name: str) -> None:
+    text = letter(name)
+    assert "Why intravenous ketamine" in text
+    assert "under “Why intravenous ketamine”" in text or 'under "Why intravenous ketamine"' \
+        in text
+
+
+def test_the_supreme_court_case_is_described_as_it_was() -> None:
+    text = letter("off-label")
+    assert "off-label use of approved drugs" not in text
+    assert "The US Supreme Court, in a case about medical devices, recognized off-label use" \
+        in text
+
+
+# --- experimental: the cited policy answered, external review requested ----------------------
+
+def test_experimental_answers_the_cited_policy_and_requests_external_review() -> None:
+    text = letter("experimental")
+    assert ("The policy cited, Cascade Health Plan Medical Policy MP-2.113 \"Ketamine infusion "
+            "for chronic pain\", sets criteria that this patient meets") in text
+    assert "Failure of at least two classes of oral neuropathic pain medication" in text
+    assert "If this determination is upheld, Maria Alvarez requests independent external " \
+        "review." in text
+    assert "reserves the right" not in text
+    assert "Benefit is weighed against harm in the plan below" not in text
+    data = example("experimental")
+    assert "POLICY_CRITERIA_NOT_RECORDED" not in findings(data)
+
+
+def test_a_cited_policy_without_recorded_criteria_is_asked_for() -> None:
+    data = example("experimental")
+    data["denial"].pop("policy_criteria")
+    text = text_of(data)
+    assert ("The denial cites Cascade Health Plan Medical Policy MP-2.113 \"Ketamine infusion "
+            "for chronic pain\" (version effective 2026-07-01); we ask for its full text and "
+            "criteria") in text
