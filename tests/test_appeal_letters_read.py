@@ -159,6 +159,7 @@ def test_frequency_limit_asks_for_the_exception_and_credits_relief_to_the_series
         in text
     assert "each infusion is given as that relief ends" not in text
     assert "criterion set before treatment [" not in text  # the practice's, not IMMPACT's
+    assert "will be reassessed for stimulation if it fails" not in text  # the series was given
 
 
 # --- the guideline grade once; the Supreme Court case as it was -------------------------------
@@ -210,3 +211,35 @@ def test_a_cited_policy_without_recorded_criteria_is_asked_for() -> None:
     assert ("The denial cites Cascade Health Plan Medical Policy MP-2.113 \"Ketamine infusion "
             "for chronic pain\" (version effective 2026-07-01); we ask for its full text and "
             "criteria") in text
+
+
+# --- layout: a quoted clause stays with its heading; no page for a single reference ----------
+
+def _pages(name: str) -> list[list[str]]:
+    inputs = _inputs(example(name))
+    pdf = make_letter(inputs, TODAY, LetterKind.for_case(inputs.case)).pdf
+    out = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        lines = [line.strip() for line in (page.extract_text() or "").splitlines()]
+        out.append([line for line in lines if len(line) > 1 and "DRAFT" not in line
+                    and not line.startswith("Page ")])
+    return out
+
+
+@pytest.mark.parametrize(("name", "heading"), [
+    ("off-label", "Response: off-label use of an FDA-approved drug"),
+    ("experimental", "Response: the plan's definition of experimental or investigational, "
+                     "applied"),
+])  # fmt: skip
+def test_the_plan_s_own_text_follows_its_heading_on_the_same_page(name: str, heading) -> None:
+    for lines in _pages(name):
+        text = " ".join(lines)
+        if heading in text:
+            after = text[text.index(heading) + len(heading):].lstrip()
+            assert after.startswith("“"), after[:80]  # the quote itself, no lead-in line
+        assert not lines[-1].endswith("reads:"), lines[-1]
+
+
+def test_off_label_has_no_page_holding_a_single_reference() -> None:
+    pages = _pages("off-label")
+    assert all(len(lines) > 12 for lines in pages), [len(lines) for lines in pages]
