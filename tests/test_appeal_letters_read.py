@@ -243,3 +243,18 @@ def test_the_plan_s_own_text_follows_its_heading_on_the_same_page(name: str, hea
 def test_off_label_has_no_page_holding_a_single_reference() -> None:
     pages = _pages("off-label")
     assert all(len(lines) > 12 for lines in pages), [len(lines) for lines in pages]
+
+
+def test_step_therapy_names_a_contraindication_only_where_a_class_rests_on_one() -> None:
+    text = letter("step-therapy")
+    assert "The record shows a trial in each class the plan requires." in text
+    assert "or a documented contraindication" not in text
+
+
+def test_a_class_met_only_by_a_contraindication_is_named_as_such() -> None:
+    data = example("step-therapy")
+    data["denial"]["step_requirements"].append(
+        {"requirement": "A tricyclic antidepressant", "therapy_class": "tca"})
+    text = text_of(data)
+    assert "nortriptyline: contraindicated (Prolonged QTc (478 ms)" in text
+    assert "The record shows a trial, or a documented contraindication, in each class" in text
