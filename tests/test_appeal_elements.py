@@ -223,7 +223,7 @@ def test_a_condition_approval_test_is_not_pretended(practice) -> None:
     text = text_of(example("appeals/external-review-urgent.yaml"), practice)
     assert "Its first test asks for FDA approval for the condition treated" in text
     # the approval fact stated once and plainly, without conceding the appeal
-    assert "it has no FDA approval for CRPS I" in text
+    assert "no ketamine product has FDA approval for chronic pain, CRPS I included" in text
     assert "this appeal does not suggest otherwise" not in text
     # the exception is the Medical Director's; the independent reviewer is not asked for it
     assert "That exception is for the plan's Medical Director to grant" in text

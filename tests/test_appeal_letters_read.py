@@ -135,7 +135,7 @@ def test_expedited_request_starts_soon_and_a_late_start_is_flagged() -> None:
 def test_the_approval_fact_is_stated_once_without_conceding_the_appeal() -> None:
     text = letter("external-review-urgent")
     assert "this appeal does not suggest otherwise" not in text
-    assert text.count("no FDA approval for CRPS I") == 1
+    assert text.count("no ketamine product has FDA approval for chronic pain, CRPS I included") == 1
     assert "“A service that does not meet these criteria may be covered by exception" in text
     assert ("That exception is for the plan's Medical Director to grant, not the independent "
             "reviewer") in text
@@ -258,3 +258,27 @@ def test_a_class_met_only_by_a_contraindication_is_named_as_such() -> None:
     text = text_of(data)
     assert "nortriptyline: contraindicated (Prolonged QTc (478 ms)" in text
     assert "The record shows a trial, or a documented contraindication, in each class" in text
+
+
+@pytest.mark.parametrize("name", APPEALS)
+def test_every_listed_reference_is_cited(name: str) -> None:
+    import re
+
+    text = letter(name)
+    body = text.rpartition("References")[0]
+    lines = [line for page in _pages(name) for line in page]
+    start = max(i for i, line in enumerate(lines) if line == "References")
+    listed = {int(m.group(1)) for line in lines[start:]
+              if (m := re.match(r"(\d{1,2})\.\s", line))}
+    cited = {int(n) for group in re.findall(r"\[([\d, ]+)\]", body)
+             for n in group.split(",")}
+    assert listed and listed <= cited, sorted(listed - cited)
+
+
+def test_not_medically_necessary_states_function_once_and_requests_external_review() -> None:
+    text = letter("not-medically-necessary")
+    impact = "Unable to bear full weight on the right foot for more than ten minutes"
+    assert text.count(impact) == 1  # under "Functional impact", not pasted into the rebuttal
+    assert "(detailed below). Unable" not in text
+    assert "If this determination is upheld, Maria Alvarez requests independent external " \
+        "review." in text
