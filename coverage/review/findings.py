@@ -21,6 +21,7 @@ RULES: dict[str, str] = {
     ),
     "CARC_ON_SERVICES_NOT_GIVEN": "claim denial codes are recorded for services not yet given",
     "CARC_UNKNOWN": "a remittance code is not in the tool's table and prints without a meaning",
+    "CLAIM_DENIED_BEFORE_SERVICE": "a claim denial is dated before the last date of service",
     "CODE_FIRST_ORDER": "the official tabular asks for another code to be listed first",
     "CODE_SET_NOT_FOR_DATES": "the loaded ICD-10-CM release does not cover the dates of service",
     "CORRECTED_CLAIM_NOT_APPEAL": (
@@ -129,6 +130,7 @@ RULES: dict[str, str] = {
     "THERAPY_DATES_MISSING": "a prior therapy's dates are missing",
     "THERAPY_DOSE_MISSING": "a prior therapy's dose is missing",
     "UNRELATED_PAIR_INVALID": "a pair recorded as unrelated is not a listed Excludes1 pair",
+    "URGENT_START_FAR": "an expedited request's first infusion is weeks after the letter",
     "URGENT_WITHOUT_REASON": "expedited review is asked without a reason",
     "USE_ADDITIONAL_CODE": "the official tabular asks for an additional code",
     "WEAK_EVIDENCE": "the guideline grades the evidence for this condition as weak",
