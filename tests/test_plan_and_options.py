@@ -189,10 +189,14 @@ def test_function_points_apply_only_on_a_ten_point_scale(rendered) -> None:
 def test_maintenance_response_test_and_past_tense(rendered) -> None:
     text = rendered("appeals/frequency-limit")
     assert "6 infusions were given from June 1, 2026 to June 22, 2026" in text
-    assert ("Before each maintenance infusion, pain must be at or below 5.6/10 on the 0-10 "
-            "numeric rating scale, a reduction of at least 30% from 8/10 before the first "
-            "infusion on June 1, 2026") in text
-    assert "If the response is lost at that check, maintenance stops" in text
+    # the test follows each infusion: the score that made maintenance necessary (pain back
+    # after relief ended) cannot fail it before the first maintenance infusion is given
+    assert "Before each maintenance infusion" not in text
+    assert ("After each maintenance infusion, pain is recorded 2 weeks later: a continued "
+            "response means pain at or below 5.6/10 on the 0-10 numeric rating scale, a "
+            "reduction of at least 30% from 8/10 before the first infusion on June 1, 2026"
+            ) in text
+    assert "If an infusion does not produce that response, maintenance stops" in text
 
 
 def test_practice_protocol_is_printed_as_the_practice_s(rendered) -> None:
@@ -419,3 +423,16 @@ def test_pdpn_example_overrides_the_fasting_rule(rendered) -> None:
     assert "Fasting: No solid food for 6 hours and no clear liquids for 2 hours before each " \
            "infusion; basal insulin at 80% of his usual dose the evening before" in text
     assert "Rescue medicines at the chair side: ondansetron" in text  # the practice's, kept
+
+
+def test_services_already_given_are_judged_in_the_past(rendered) -> None:
+    text = rendered("appeals/retro-authorization")
+    assert "was medically necessary for this patient when it was ordered" in text
+    assert "is medically necessary for this patient" not in text
+    assert "Each infusion requested here" not in text
+
+
+def test_the_off_label_section_describes_the_court_case_as_it_was(rendered) -> None:
+    text = rendered("crps-1")
+    assert "In a case about medical devices, the US Supreme Court recognized off-label use" in text
+    assert "not an investigational product" not in text
