@@ -61,7 +61,12 @@ SCHEMA_CHANGES: dict[int, str] = {
        "then optional; denial (all optional): claim_number, authorization_reference, "
        "appellant and representative_form, policy_version, plan_definition (the plan's "
        "definition of experimental/investigational, quoted, with its tests answered), "
-       "off_label_clause, step_requirements",
+       "off_label_clause, step_requirements; "
+       "options_not_tried (optional): guideline options not tried, each with a reason "
+       "(contraindicated, not_tolerated, declined, not_available, not_appropriate) and an "
+       "explanation; plan.protocol (optional): this case's overrides of the practice "
+       "profile's infusion protocol (rescue medicines, fasting, consent, escort, discharge, "
+       "maintenance monitoring, response assessment)",
 }
 
 
@@ -282,6 +287,25 @@ class UnrelatedPair(_Model):
     basis: Text | None = Field(default=None, description="why they are unrelated, from the record")
 
 
+class NotTriedReason(StrEnum):
+    contraindicated = "contraindicated"
+    not_tolerated = "not_tolerated"
+    declined = "declined"  # declined by the patient after an informed discussion
+    not_available = "not_available"
+    not_appropriate = "not_appropriate"
+
+
+class OptionNotTried(_Model):
+    """A guideline option the patient has not had, and why it is not suitable now."""
+
+    option: ShortText = Field(description="the option, e.g. 'tricyclic antidepressant'")
+    therapy_class: ShortText | None = Field(
+        default=None, description="class key; derived from the option when the tool knows it"
+    )
+    reason: NotTriedReason
+    explanation: Text = Field(description="why, from the record (for not_appropriate: why)")
+
+
 class ScreeningItem(_Model):
     reviewed: bool
     finding: Text | None = None
@@ -307,6 +331,20 @@ class MaintenancePlan(_Model):
     infusions: int = Field(ge=1, le=52)
     interval_weeks: int = Field(ge=1, le=52)
     months: int = Field(ge=1, le=24, description="period the maintenance request covers")
+
+
+class ProtocolOverrides(_Model):
+    """This case's departures from the practice profile's infusion protocol (each optional)."""
+
+    max_mg_per_infusion: float | None = Field(default=None, gt=0, le=1000)
+    rescue_medicines: list[ShortText] | None = None
+    fasting: Text | None = None
+    consent: Text | None = None
+    escort: Text | None = None
+    discharge_criteria: list[ShortText] | None = None
+    maintenance_monitoring: list[ShortText] | None = None
+    response_assessment_weeks: int | None = Field(default=None, ge=1, le=26)
+    function_improvement_points: float | None = Field(default=None, gt=0, le=100)
 
 
 class TreatmentPlan(_Model):
@@ -336,6 +374,9 @@ class TreatmentPlan(_Model):
         default=None, description="11-digit NDC in 5-4-2 form for the drug line"
     )
     requested_start: Day | None = None
+    protocol: ProtocolOverrides | None = Field(
+        default=None, description="this case's overrides of the practice protocol (schema 4)"
+    )
 
 
 class KetamineResponse(_Model):
@@ -525,6 +566,10 @@ class Case(_Model):
     diagnoses: list[Diagnosis] = Field(min_length=1, max_length=12)
     pain: PainAndFunction = Field(default_factory=PainAndFunction)
     prior_therapies: list[PriorTherapy] = Field(default_factory=list)
+    options_not_tried: list[OptionNotTried] = Field(
+        default_factory=list,
+        description="guideline options not tried, each with its reason (schema 4)",
+    )
     current_medications: list[CurrentMedication] = Field(
         default_factory=list, description="what the patient takes now (schema 3)"
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from coverage.case import Address, PersonName, PhoneNumber, SafeId, ShortText
+from coverage.case import Address, PersonName, PhoneNumber, ProtocolOverrides, SafeId, ShortText
 
 NPI_PREFIX = "80840"
 
@@ -70,8 +70,12 @@ class Physician(_Model):
         return f"{self.name.full}, {self.credentials}"
 
 
-class ProtocolBounds(_Model):
-    """The clinic's own limits for an infusion; requests outside them are blocked."""
+class ProtocolBounds(ProtocolOverrides):
+    """The clinic's own infusion protocol: limits (requests outside them are blocked) and the
+    plan a letter prints as the practice's own (rescue medicines, fasting, consent, escort,
+    discharge, maintenance monitoring, when response is assessed). A case may override the
+    printed parts (``plan.protocol``); nothing here is attributed to the evidence.
+    """
 
     dose_mg_per_kg_min: float = Field(default=0.1, gt=0)
     dose_mg_per_kg_max: float = Field(default=1.0, gt=0)

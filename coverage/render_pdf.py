@@ -20,6 +20,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -52,6 +53,9 @@ CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
 SMALL_TABLE_ROWS = 6
 LONG_TABLE_START = 2.2 * inch
 HEADING_ROOM = 1.1 * inch
+CELL_PADDING = 3.5  # left and right, each
+LEAD_IN_LINES = 3  # a lead-in this short ending in a colon stays with the first list item
+CITATION_GROUP = re.compile(r"\[\d+(?:, \d+)+\]")
 
 
 @dataclass
@@ -159,7 +163,9 @@ class Typesetter:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("body", fontName=REGULAR, fontSize=10, leading=13, spaceAfter=4.5)
+    # no paragraph leaves a single line alone at the top or the foot of a page
+    base = ParagraphStyle("body", fontName=REGULAR, fontSize=10, leading=13, spaceAfter=4.5,
+                          allowWidows=0, allowOrphans=0)
     return {
         "body": base,
         "date": ParagraphStyle("date", parent=base, spaceBefore=4, spaceAfter=10),
@@ -243,7 +249,9 @@ def markup(text: doc.Text) -> str:
         if isinstance(part, doc.LineBreak):
             out.append("<br/>")
             continue
-        piece = escape(part.text)
+        # a citation group "[4, 5]" never breaks: "5]" alone on a line reads as a stray
+        piece = CITATION_GROUP.sub(lambda m: m.group(0).replace(", ", ",\u00a0"),
+                                   escape(part.text))
         if part.italic:
             piece = f"<i>{piece}</i>"
         if part.bold:
@@ -311,9 +319,33 @@ def _draw_page(furniture: Furniture):
     return on_page
 
 
-def _table(block: doc.Table, ts: Typesetter) -> RLTable:
+def _column_widths(block: doc.Table) -> list[float] | None:
+    """The table's relative widths on the page, widened where a column's longest word would
+    not fit (reportlab would break that word inside the cell), taken from columns with room."""
     total = sum(block.widths) or 1.0
-    widths = [CONTENT_WIDTH * w / total for w in block.widths] or None
+    widths = [CONTENT_WIDTH * w / total for w in block.widths]
+    if not widths:
+        return None
+    size = 8.8  # the cell styles' font size; words measured bold, the wider face
+    need = [0.0] * len(widths)
+    for row in block.rows:
+        for column, cell in enumerate(row[: len(widths)]):
+            for word in doc.plain(cell).split():
+                wide = stringWidth(word, BOLD, size) + 2 * CELL_PADDING + 1
+                need[column] = max(need[column], wide)
+    short = sum(max(n - w, 0) for n, w in zip(need, widths, strict=True))
+    if short <= 0:
+        return widths
+    room = [max(w - n, 0) for n, w in zip(need, widths, strict=True)]
+    spare = sum(room)
+    if spare < short:  # cannot fit every word: keep the table as designed
+        return widths
+    return [max(n, w) if n > w else w - short * r / spare
+            for n, w, r in zip(need, widths, room, strict=True)]
+
+
+def _table(block: doc.Table, ts: Typesetter) -> RLTable:
+    widths = _column_widths(block)
     rows = []
     for index, row in enumerate(block.rows):
         style = "cell_head" if index < block.header_rows else "cell"
@@ -326,8 +358,8 @@ def _table(block: doc.Table, ts: Typesetter) -> RLTable:
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
                 ("LINEBELOW", (0, 0), (-1, block.header_rows - 1), 1.0, colors.black),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3.5),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3.5),
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
                 ("TOPPADDING", (0, 0), (-1, -1), 2.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
             ]
@@ -339,6 +371,20 @@ def _table(block: doc.Table, ts: Typesetter) -> RLTable:
 
 def _ends_with_colon(paragraph: RLParagraph) -> bool:
     return re.sub(r"<[^>]+>", "", paragraph.text).rstrip().endswith(":")
+
+
+def _keep_lead_in_with_first_item(story: list[Flowable], block: doc.Bullets,
+                                  ts: Typesetter) -> None:
+    """A short lead-in ending in a colon ("The published studies:") never ends a page: room
+    for it and the list's first item is asked for before it."""
+    lead_in = story[-1] if story and isinstance(story[-1], RLParagraph) else None
+    if lead_in is None or not block.items or not _ends_with_colon(lead_in):
+        return
+    lead_height = lead_in.wrap(CONTENT_WIDTH, PAGE_HEIGHT)[1]
+    if lead_height > LEAD_IN_LINES * lead_in.style.leading:
+        return
+    first = ts.paragraph(markup(block.items[0])).wrap(CONTENT_WIDTH - 14, PAGE_HEIGHT)[1]
+    story.insert(len(story) - 1, CondPageBreak(lead_height + lead_in.style.spaceAfter + first))
 
 
 def build_flowables(
@@ -371,6 +417,7 @@ def build_flowables(
             story.append(ts.paragraph(markup(block.text), style))
         elif isinstance(block, doc.Bullets):
             items = [ListItem(ts.paragraph(markup(i)), leftIndent=14) for i in block.items]
+            _keep_lead_in_with_first_item(story, block, ts)
             story.append(ListFlowable(items, bulletType="bullet", start="•", leftIndent=14,
                                       bulletFontName=REGULAR, bulletFontSize=9))
         elif isinstance(block, doc.Table):
@@ -410,8 +457,9 @@ def build_flowables(
             box = SignatureBox(signature, placement, styles)
             attestation = story.pop() if story and isinstance(story[-1], RLParagraph) else None
             kept = [attestation, Spacer(1, 6), box] if attestation else [Spacer(1, 6), box]
+            # ... and its section heading, which keepWithNext cannot hold to a KeepTogether
             if story and getattr(getattr(story[-1], "style", None), "name", None) == "heading":
-                kept.insert(0, story.pop())  # and with its heading (keepWithNext cannot reach)
+                kept.insert(0, story.pop())
             story.append(KeepTogether(kept))
             story.append(Spacer(1, 8))
         elif isinstance(block, doc.References):

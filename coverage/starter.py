@@ -77,6 +77,12 @@ _THERAPY = """\
 """
 
 _TAIL = """\
+# Options a guideline names that were NOT tried, each with its reason (printed in the letter):
+# options_not_tried:
+#   - option: FILL-IN        # e.g. tricyclic antidepressant, spinal cord stimulation
+#     reason: declined       # contraindicated, not_tolerated, declined, not_available,
+#                            # not_appropriate
+#     explanation: FILL-IN   # why, from the record
 # reviewed: true/false; finding: from the record; concern: true if it needs the physician
 safety:
   blood_pressure: { reviewed: false }

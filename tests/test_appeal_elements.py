@@ -221,15 +221,20 @@ def test_a_product_approval_test_is_met_by_ketamines_approval(experimental: str)
 
 def test_a_condition_approval_test_is_not_pretended(practice) -> None:
     text = text_of(example("appeals/external-review-urgent.yaml"), practice)
-    assert "Its approval test asks for FDA approval for the condition treated" in text
-    assert "it is not approved for" in text and "this appeal does not suggest otherwise" in text
-    assert "under the exception the plan provides" in text
+    assert "Its first test asks for FDA approval for the condition treated" in text
+    # the approval fact stated once and plainly, without conceding the appeal
+    assert "no ketamine product has FDA approval for chronic pain, CRPS I included" in text
+    assert "this appeal does not suggest otherwise" not in text
+    # the exception is the Medical Director's; the independent reviewer is not asked for it
+    assert "That exception is for the plan's Medical Director to grant" in text
+    assert "under the exception the plan provides" not in text
     assert "has it: the drug is FDA-approved" not in text
 
 
 def test_experimental_reserves_external_review_and_asks_to_apply_the_definition(experimental):
     assert "We ask the plan to apply its own definition to that evidence" in experimental
-    assert "reserves the right to independent external review" in experimental
+    # appeals.md 5.2: external review is requested if the internal appeal is upheld
+    assert "requests independent external review" in experimental
 
 
 def test_medicare_reserves_the_next_level_not_external_review(practice) -> None:
@@ -298,13 +303,14 @@ def test_an_unknown_step_class_blocks(practice) -> None:
 def test_frequency_answers_with_the_interval_the_relief_justifies(practice) -> None:
     data = example("appeals/frequency-limit.yaml")  # 3 infusions over 30 weeks; 10 weeks relief
     text = text_of(data, practice)
-    assert "The infusions requested are 10 weeks apart, matching the 10 weeks of relief " \
-        "documented after the series" in text
+    # the relief followed the 6-infusion series, not one infusion
+    assert "The maintenance infusions requested are 10 weeks apart, the interval that the 10 " \
+        "weeks of relief after the series supports" in text
     data["ketamine_response"]["relief_weeks"] = 6
     text = text_of(data, practice)
-    assert "The infusions requested are 10 weeks apart; the relief documented after the " \
-        "series lasted 6 weeks." in text
-    assert "matching" not in text
+    assert "The maintenance infusions requested are 10 weeks apart; the relief documented after " \
+        "the series lasted 6 weeks." in text
+    assert "the interval that the" not in text
 
 
 # --- review findings for each missing element ----------------------------------------------
@@ -384,9 +390,9 @@ def test_the_appeal_command_writes_the_retro_request_for_co197(tmp_path, run_cli
     assert "Why authorization was not obtained before treatment" in text
     assert "faxed on 2026-09-28" in text
     # the infusions were given: past tense, and the actual outcome, a non-response, as it was
-    assert "6 intravenous ketamine infusions were given from October 12, 2026 to November 2, " \
+    assert "This request covers infusions already given, from October 12, 2026 to November 2, " \
         "2026" in text
-    assert "a 12% reduction" in text and "below the 30% response criterion" in text
+    assert "a 12% reduction from the baseline: the test was not met" in text
     assert "We request an initial series" not in text and "Appeal of denial" not in text
 
 

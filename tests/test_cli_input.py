@@ -24,7 +24,7 @@ TOP_LEVEL_FIELDS = {
     "case_id", "letter_date", "prescriber", "patient", "coverage", "diagnoses", "pain",
     "prior_therapies", "safety", "plan", "ketamine_response", "enclosures", "denial",
     "schema_version", "imported_from", "claim_numbers", "current_medications",
-    "unrelated_diagnoses",
+    "unrelated_diagnoses", "options_not_tried",
 }  # fmt: skip
 
 

@@ -305,8 +305,8 @@ def test_guideline_statements_use_the_permitted_wording(kb: KnowledgeBase) -> No
                 in statement
             )
         else:
-            assert "limited (weak or no) evidence" in statement, condition.key
-            assert "for immediate relief only" in statement, condition.key
+            # "what a letter may say" (ketamine-protocol.md section 2), once
+            assert "limited (weak) evidence of short-term relief" in statement, condition.key
             assert NEGATED_DURABLE in statement, condition.key
             assert "moderate" not in statement, condition.key
 
@@ -352,14 +352,32 @@ def test_crps_e3_is_labelled_as_type_1(kb: KnowledgeBase) -> None:
     assert "type 1" in use.statement
 
 
-def test_crps_caveat_on_infusion_length(kb: KnowledgeBase) -> None:
+def test_crps_trial_regimens_are_the_reference_figures(kb: KnowledgeBase) -> None:
+    """E3: 4.2 days continuous, about 22 mg/h per 70 kg; E4: 4 h a day for 10 days, at most
+    0.35 mg/kg/h and 25 mg/h (100 mg per session) (evidence.md E3, E4)."""
     for key in CRPS:
         condition = kb.conditions[key]
+        regimens = {r.citation: r for r in condition.trial_regimens}
+        assert set(regimens) == {"E3", "E4"}, key
+        assert "4.2 days" in regimens["E3"].text and regimens["E3"].rate_mg_per_h == 22
+        e4 = regimens["E4"]
+        assert "10 days" in e4.text and "4-hour" in e4.text and "0.35 mg/kg/h" in e4.text
+        assert (e4.rate_mg_per_h, e4.session_mg) == (25, 100)
         caveats = " ".join(c.text for c in condition.caveats)
-        assert "did not test 40-60 minute infusions" in caveats, key
+        assert "not that this regimen does" not in caveats, key
         # the time limit and the missing functional gain are stated with the trial itself
         e3 = next(u.statement for u in condition.evidence if u.citation == "E3")
         assert "week 12" in e3 and "function did not improve" in e3, key
+    assert all(not c.trial_regimens for k, c in kb.conditions.items() if k not in CRPS)
+
+
+def test_the_grade_is_stated_once(kb: KnowledgeBase) -> None:
+    """The guideline's rating lives in guideline_statement only: no caveat repeats it."""
+    for condition in kb.conditions.values():
+        for caveat in condition.caveats:
+            for phrase in ("limited (weak", "weak or no", "short-term relief",
+                           "moderate evidence of short", "no lasting benefit"):
+                assert phrase not in caveat.text, (condition.key, phrase)
 
 
 def test_standard_classes(kb: KnowledgeBase) -> None:
@@ -383,10 +401,29 @@ def test_pdpn_never_recommends_opioids(kb: KnowledgeBase) -> None:
                 assert re.search(r"\bnot\b", sentence), sentence
 
 
-def test_pdpn_caveats_are_honest_about_the_evidence(kb: KnowledgeBase) -> None:
-    caveats = " ".join(c.text for c in kb.conditions["pdpn"].caveats)
-    assert "No randomized trial of intravenous ketamine specifically" in caveats
-    assert "no better than placebo" in caveats
+def test_no_other_route_or_product_is_cited_in_an_iv_request(kb: KnowledgeBase) -> None:
+    """E27 (topical cream) is evidence about another route: an IV letter never cites it."""
+    for condition in kb.conditions.values():
+        cited = [u.citation for u in condition.evidence]
+        cited += [c for caveat in condition.caveats for c in caveat.citations]
+        assert "E27" not in cited, condition.key
+        texts = " ".join([u.statement for u in condition.evidence]
+                         + [c.text for c in condition.caveats]).lower()
+        for word in ("topical", "cream", "oral ketamine", "nasal"):
+            assert word not in texts, (condition.key, word)
+
+
+def test_recommended_classes_follow_the_guidelines(kb: KnowledgeBase) -> None:
+    groups = {k: [set(g.classes) for g in c.recommended_classes]
+              for k, c in kb.conditions.items()}
+    for key in ("phn", "peripheral-neuropathy-other"):  # NeuPSIG first line (E13)
+        assert groups[key] == [{"gabapentinoid"}, {"snri"}, {"tca"}]
+    assert groups["pdpn"] == [{"tca"}, {"snri"}, {"gabapentinoid"}, {"sodium-channel-blocker"}]
+    assert groups["crps-2"] == []  # E28 covers CRPS type I only
+    crps = kb.conditions["crps-1"].recommended_classes
+    assert all("E28" in g.basis and "first line" not in g.basis for g in crps)
+    assert {"free-radical-scavenger"} in groups["crps-1"]
+    assert any("exercise" in g for g in groups["fibromyalgia"])
 
 
 def test_caveats_cite_their_sources(kb: KnowledgeBase) -> None:
@@ -395,8 +432,6 @@ def test_caveats_cite_their_sources(kb: KnowledgeBase) -> None:
             assert "PMID" not in caveat.text, "cite through `citations`, not inline"
             if "guideline" in caveat.text:
                 assert "E1" in caveat.citations, f"{condition.key}: {caveat.text}"
-    topical = [c for c in kb.conditions["pdpn"].caveats if "topical" in c.text]
-    assert topical and topical[0].citations == ["E27"]
 
 
 def test_criteria_never_cite_unprintable_sources(kb: KnowledgeBase) -> None:

@@ -103,11 +103,19 @@ class LetterContext:
     header: str
     mechanism_cites: str
     standard_cites: str
+    standard_statement: str | None  # the guideline's ranking, cut to the options addressed
     condition_phrase: str
     primary_phrase: str
     therapy_counts: str
     appeal: AppealFacts | None = None
     recipient: Recipient | None = None
+    regimen: RegimenComparison | None = None  # CRPS: the request beside the trials
+    response_test: ResponseTest | None = None
+    protocol: ProtocolFacts | None = None
+    options: list[OptionRow] = field(default_factory=list)  # options not tried, and why
+    services_given: str | None = None  # "from ... to ...": infusions already given (past tense)
+    requested_period: str | None = None  # "from ... to ...": the series requested (future)
+    measures_mood: bool = False  # a mood instrument (PHQ-9...) is recorded: "mood" may print
 
 
 @dataclass(frozen=True)
@@ -173,3 +181,71 @@ class AppealFacts:
     request_service: str = ""
     call_windows: list[str] = field(default_factory=list)
     is_retro: bool = False
+
+
+@dataclass(frozen=True)
+class TrialLine:
+    text: str
+    number: int
+
+
+@dataclass(frozen=True)
+class RegimenComparison:
+    """The requested infusion beside the controlled trials' exposures (CRPS), computed."""
+
+    trials: list[TrialLine]
+    rate_mg_per_h: str  # hourly rate of one requested infusion
+    rate_mg_per_kg_h: str
+    rate_position: str  # "above" / "below" / "within the range of" the trials' hourly rates
+    trial_rates: str  # "22 and 25 mg/h"
+    dose_mg: str
+    session_mg: str | None  # the most one trial session gave
+    session_percent: int | None  # the requested infusion as a share of it
+    session_ref: int | None
+
+
+@dataclass(frozen=True)
+class FunctionCriterion:
+    instrument: str
+    baseline: str  # "7.4/10 on November 4, 2026"
+    points: str | None  # the practice's fall in points, when its protocol sets one
+    target: str | None  # "6.4/10"
+
+
+@dataclass(frozen=True)
+class ResponseTest:
+    """The response test a letter states in advance: when, the number, the stop rule."""
+
+    percent: int
+    baseline: str  # "7/10 on November 4, 2026"
+    baseline_value: str
+    target: str  # "4.9/10"
+    weeks_after_last: int | None
+    function: FunctionCriterion | None
+    benchmark_ref: int  # IMMPACT's provisional benchmarks, cited for the idea only
+    responder_ref: int | None  # a study that counted responders at this same threshold
+    test_date: str | None = None  # infusions already given: when the test fell due
+    result: str | None = None  # infusions already given: the measured pain after them
+    result_met: bool | None = None
+
+
+@dataclass(frozen=True)
+class OptionRow:
+    option: str
+    class_label: str
+    reason: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ProtocolFacts:
+    """The practice's own infusion protocol, with this case's overrides (never the evidence's)."""
+
+    dose_range: str
+    max_mg: str | None
+    rescue_medicines: list[str]
+    fasting: str | None
+    consent: str | None
+    escort: str | None
+    discharge_criteria: list[str]
+    maintenance_monitoring: list[str]

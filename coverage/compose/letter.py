@@ -6,6 +6,7 @@ evidence for this condition chosen and numbered here, where tests can check them
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from coverage.case import Case, Outcome, PlanType
@@ -20,12 +21,22 @@ from coverage.compose.context import (
     TherapyRow,
 )
 from coverage.compose.dates import month_span, month_year, span_text, us_date
+from coverage.compose.protocol import (
+    given_span,
+    option_rows,
+    protocol_facts,
+    regimen_comparison,
+    requested_period,
+    response_test,
+    services_given,
+)
 from coverage.kinds import LetterKind
-from coverage.knowledge import Citation, KnowledgeBase, LegalSource
+from coverage.knowledge import Citation, Condition, KnowledgeBase, LegalSource
 from coverage.practice import Physician, Practice
 from coverage.review import PLACES_OF_SERVICE, SAFETY_LABELS, Review, therapy_class_key
 from coverage.review.coding import treated_codes
 from coverage.review.consistency import baseline_score
+from coverage.review.options import option_class_key
 
 OUTCOME_LABELS = {
     Outcome.inadequate_response: "Inadequate response",
@@ -33,6 +44,9 @@ OUTCOME_LABELS = {
     Outcome.contraindicated: "Contraindicated",
 }
 POINTERS = "ABCDEFGHIJKL"
+# a mood instrument among the measures: only then does the letter speak of "mood"
+MOOD_INSTRUMENT = re.compile(r"\b(PHQ|GAD|HADS|BDI|PROMIS depression|depression|anxiety|mood)",
+                             re.IGNORECASE)
 MECHANISM_CITATIONS = ("E3", "E7")
 OFF_LABEL_SOURCES = ("R1", "R2", "R3", "R5")
 MEDICARE_PLANS = {PlanType.medicare, PlanType.medicare_advantage}
@@ -82,7 +96,10 @@ class _Numbering:
 def _therapy_rows(case: Case, kb: KnowledgeBase) -> tuple[list[TherapyRow], list[ClassSummary]]:
     rows = []
     by_class: dict[str, list] = {}
-    for therapy in case.prior_therapies:
+    # in date order (a reader checks the sequence); a therapy without a start date goes last
+    ordered = sorted(case.prior_therapies,
+                     key=lambda t: (t.start_date is None, t.start_date or date.min))
+    for therapy in ordered:
         key = therapy_class_key(therapy, kb)
         cls = kb.therapy_classes.get(key) if key else None
         label = cls.label if cls else "Other"
@@ -106,8 +123,9 @@ def _therapy_rows(case: Case, kb: KnowledgeBase) -> tuple[list[TherapyRow], list
             )
         )
     summary = []
-    for label, items in by_class.items():
-        summary.append(ClassSummary(label, [t.agent for t in items]))
+    for label, items in by_class.items():  # "Lidocaine 5% patch", not "(lidocaine 5% patch)"
+        agents = [t.agent for t in items if t.agent.casefold() != label.casefold()]
+        summary.append(ClassSummary(label, agents))
     return rows, summary
 
 
@@ -179,15 +197,16 @@ def compose_letter(
     ]
     standard_cites = _cite_marks([numbering.cite(c) for c in condition.standard_classes_citations])
     mechanism_cites = _cite_marks([numbering.cite(c) for c in MECHANISM_CITATIONS])
+    plan = case.plan
+    dose_mg = round(plan.dose_mg_per_kg * case.patient.weight_kg, 1)
+    regimen = regimen_comparison(case, condition, dose_mg, numbering.cite)
     for sid in OFF_LABEL_SOURCES:
         numbering.cite(sid)
     is_medicare = case.coverage.plan_type in MEDICARE_PLANS
     if is_medicare:
         numbering.cite("R6")
-    numbering.cite("E19")
-
-    plan = case.plan
-    dose_mg = round(plan.dose_mg_per_kg * case.patient.weight_kg, 1)
+    given = given_span(case, kb, letter_date)  # infusions already given: the past tense
+    test = response_test(case, practice, condition, kb, numbering.cite, given)
     # the infusion points only at what it treats (never at an unrelated or incidental code)
     pointer_all = "".join(diagnoses[i].pointer for i in treated_codes(case, condition, kb)[:4])
     billing = [
@@ -258,10 +277,41 @@ def compose_letter(
         header=f"{name}  ·  DOB {dob:%m/%d/%Y}  ·  Member ID {case.patient.member_id}",
         mechanism_cites=mechanism_cites,
         standard_cites=standard_cites,
+        standard_statement=standard_statement(condition, case, kb),
         condition_phrase=_lower_first(condition.name),
         primary_phrase=_lower_first(primary.description),
         therapy_counts=_therapy_counts(case, kb),
+        regimen=regimen,
+        response_test=test,
+        protocol=protocol_facts(case, practice),
+        options=option_rows(case, kb),
+        services_given=services_given(given),
+        requested_period=requested_period(case),
+        measures_mood=any(MOOD_INSTRUMENT.search(m.instrument) for m in case.pain.measures),
     )
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def standard_statement(condition: Condition, case: Case, kb: KnowledgeBase) -> str | None:
+    """The guideline's ranking of the standard options, with its lower lines cut to the
+    options this patient tried or has explained: a letter never names an option it leaves
+    unaddressed (a payer would deny on it)."""
+    statement = condition.standard_classes_statement
+    if statement is None or not condition.standard_classes_lines:
+        return statement
+    addressed = {therapy_class_key(t, kb) for t in case.prior_therapies}
+    addressed |= {option_class_key(o, kb) for o in case.options_not_tried}
+    parts = []
+    for line in condition.standard_classes_lines:
+        named = [o.text for o in line.options if addressed & set(o.classes)]
+        if named:
+            parts.append(f"{_and_list(named)} {line.rank} ({line.strength})")
+    if not parts:
+        return statement
+    return f"{statement.rstrip('.')}; they rate {'; and '.join(parts)}."
 
 
 def _cite_marks(numbers: list[int]) -> str:

@@ -88,12 +88,48 @@ class Caveat(_Strict):
     citations: list[str] = Field(default_factory=list)
 
 
+class RecommendedGroup(_Strict):
+    """Options a guideline names for a condition; any one class tried or explained covers it."""
+
+    label: str = Field(description="how the readiness review names the group")
+    classes: list[str] = Field(min_length=1)
+    basis: str = Field(description="the guideline and how it ranks the group (review only)")
+
+
+class GuidelineOption(_Strict):
+    """One option of a ranked guideline line, printed only when this patient tried or has
+    explained one of its classes (a letter never volunteers an option left unaddressed)."""
+
+    text: str
+    classes: list[str] = Field(min_length=1)
+
+
+class GuidelineLine(_Strict):
+    """A lower line of a guideline's ranking ("second line", weak recommendation)."""
+
+    rank: str
+    strength: str
+    options: list[GuidelineOption] = Field(min_length=1)
+
+
+class TrialRegimen(_Strict):
+    """A controlled trial's exposure, for comparing the requested infusion with it (CRPS)."""
+
+    citation: str = Field(pattern=r"^E\d+$")
+    text: str = Field(description="the regimen, in words the letter prints")
+    rate_mg_per_h: float | None = Field(default=None, gt=0)
+    session_mg: float | None = Field(default=None, gt=0, description="most given per session")
+
+
 class Condition(_Strict):
     """A condition the tool has evidence for, recognised from ICD-10-CM codes."""
 
     key: str = Field(pattern=r"^[a-z0-9-]+$")
     name: str
     short_name: str
+    guideline_scope: str = Field(
+        description="what the ASRA/AAPM/ASA guideline rates (CRPS; mixed neuropathic pain)"
+    )
     icd10_prefixes: list[str] = Field(min_length=1)
     diagnostic_criteria: str | None = None
     guideline_grade: Literal["moderate", "weak"]
@@ -106,8 +142,14 @@ class Condition(_Strict):
         "no guideline statement was confirmed (the letter then only lists what was tried)"
     )
     standard_classes_citations: list[str] = Field(default_factory=list)
+    standard_classes_lines: list[GuidelineLine] = Field(
+        default_factory=list, description="lower lines, appended to the statement for the "
+        "options this patient tried or explained"
+    )
     evidence: list[EvidenceUse] = Field(min_length=1)
     caveats: list[Caveat] = Field(default_factory=list)
+    recommended_classes: list[RecommendedGroup] = Field(default_factory=list)
+    trial_regimens: list[TrialRegimen] = Field(default_factory=list)
 
 
 class DenialCode(_Strict):
@@ -155,12 +197,16 @@ class KnowledgeBase(_Strict):
     @model_validator(mode="after")
     def _references_resolve(self) -> KnowledgeBase:
         for condition in self.conditions.values():
-            for key in condition.standard_classes:
+            grouped = [k for group in condition.recommended_classes for k in group.classes]
+            grouped += [k for line in condition.standard_classes_lines
+                        for option in line.options for k in option.classes]
+            for key in condition.standard_classes + grouped:
                 if key not in self.therapy_classes:
                     raise ValueError(f"condition {condition.key}: unknown therapy class {key}")
             cited = [use.citation for use in condition.evidence]
             cited += condition.standard_classes_citations
             cited += [cid for caveat in condition.caveats for cid in caveat.citations]
+            cited += [regimen.citation for regimen in condition.trial_regimens]
             for cid in cited:
                 if cid not in self.citations:
                     raise ValueError(f"condition {condition.key}: unknown citation {cid}")

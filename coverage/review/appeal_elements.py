@@ -17,6 +17,7 @@ from coverage.review.findings import Finding, Review, Severity
 from coverage.routing import profile_contact, purpose_of
 
 MEDICARE_PLANS = {PlanType.medicare, PlanType.medicare_advantage}
+URGENT_START_DAYS = 7  # an expedited decision is due within 72 hours (appeals.md 2.2)
 
 
 def review_elements(case: Case, practice: Practice, kb: KnowledgeBase,
@@ -43,6 +44,7 @@ def review_elements(case: Case, practice: Practice, kb: KnowledgeBase,
                "the denial cites a policy; record the version or effective date it names, so "
                "the appeal answers that text (policies change; ask the payer if the notice "
                "does not say)")
+    _review_urgent_start(case, advise)
     if DenialReason.experimental in reasons:
         _review_definition(case, advise)
     if DenialReason.off_label in reasons and denial.off_label_clause is None:
@@ -156,3 +158,19 @@ def _review_steps(case: Case, kb: KnowledgeBase, block, advise) -> None:
                    f"the plan requires {kb.therapy_classes[req.therapy_class].label}, and the "
                    "record shows no therapy of that class: record it, or why it was not "
                    "suitable")
+
+
+def _review_urgent_start(case: Case, advise) -> None:
+    """An expedited request whose first infusion is weeks away argues against its own urgency."""
+    denial = case.denial
+    assert denial is not None
+    start = denial.service_from or case.plan.requested_start
+    if not denial.urgent or start is None or case.letter_date is None:
+        return
+    days = (start - case.letter_date).days
+    if days > URGENT_START_DAYS:
+        advise("URGENT_START_FAR", "denial.service_from",
+               f"expedited review is requested, but the first infusion is {start}, {days} days "
+               f"after the letter ({case.letter_date}); an expedited decision is due within 72 "
+               "hours, so a start weeks away undercuts the urgency: give the earliest date the "
+               "infusion can be given, or do not ask for expedited review")

@@ -3,7 +3,9 @@
 CARC 16 (the claim lacks information or has billing errors) is fixed by a corrected claim that
 carries the missing item, not by an appeal: the review blocks the letter and says so. CARC 197
 (no authorization before treatment) is answered by a request for retroactive authorization,
-its own kind of request, and the review says so when the case still asks for an appeal.
+its own kind of request, and the review says so when the case still asks for an appeal. A
+claim is denied after its services are given: remittance codes dated before the last date of
+service are a contradiction the letter would print.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ def review_claim_denials(case: Case, kind: LetterKind, block, advise) -> None:
     if case.denial is None:
         return
     numbers = _carc_numbers(case)
+    denial = case.denial
+    if numbers and denial.service_to is not None and denial.denial_date < denial.service_to:
+        block(
+            "CLAIM_DENIED_BEFORE_SERVICE", "denial.denial_date",
+            f"the claim's remittance codes ({', '.join(denial.carc_codes)}) are dated "
+            f"{denial.denial_date}, before the last date of service ({denial.service_to}): a "
+            "claim is denied after its services are given. Correct the denial date (the date "
+            "on the remittance advice) or the dates of service",
+        )
     if CORRECTED_CLAIM in numbers:
         remarks = ", ".join(case.denial.rarc_codes)
         named = f" (remark codes {remarks} say what is missing)" if remarks else ""

@@ -17,6 +17,7 @@ from coverage.practice import Practice
 from coverage.review.coding import review_coding
 from coverage.review.consistency import review_consistency
 from coverage.review.findings import Finding, Review, Severity
+from coverage.review.options import review_options, review_protocol
 
 RECENT_PAIN_SCORE_DAYS = 90
 PLACES_OF_SERVICE = {
@@ -94,7 +95,9 @@ def review_case(
         _review_condition(case, index, condition, advise)
     _review_dates(case, letter_date, block)
     _review_plan(case, practice, block, advise)
-    _review_therapies(case, kb, condition, block, advise)
+    classes_tried = _review_therapies(case, kb, condition, block, advise)
+    review_options(case, kb, condition, classes_tried, block, advise)
+    review_protocol(case, practice, block)
     _review_pain(case, letter_date, advise)
     _review_safety(case, advise)
     review_coding(case, kb, codes, condition, letter_date, block, advise)
@@ -275,7 +278,8 @@ def _review_maintenance(case: Case, block) -> None:
         )
 
 
-def _review_therapies(case: Case, kb: KnowledgeBase, condition, block, advise) -> None:
+def _review_therapies(case: Case, kb: KnowledgeBase, condition, block, advise) -> set[str]:
+    """The therapies' own rules; returns the classes tried (or ruled out as contraindicated)."""
     therapies = case.prior_therapies
     if not therapies:
         block(
@@ -283,7 +287,7 @@ def _review_therapies(case: Case, kb: KnowledgeBase, condition, block, advise) -
             "prior_therapies",
             "no prior therapy recorded; a letter must show what was tried and failed",
         )
-        return
+        return set()
     if len(therapies) == 1:
         advise(
             "SINGLE_PRIOR_THERAPY",
@@ -335,6 +339,7 @@ def _review_therapies(case: Case, kb: KnowledgeBase, condition, block, advise) -
                 f"fewer than two of the standard classes for {condition.short_name} were tried "
                 f"({names}); a payer will ask why",
             )
+    return classes_tried
 
 
 def _review_pain(case: Case, letter_date: date, advise) -> None:
