@@ -388,11 +388,11 @@ def test_the_appeal_command_writes_the_retro_request_for_co197(tmp_path, run_cli
     assert "I ask that you authorize retroactively 6 intravenous ketamine infusions from " \
         "October 12, 2026 to November 2, 2026" in text
     assert "Why authorization was not obtained before treatment" in text
-    assert "faxed on 2026-09-28" in text
+    assert "faxed on 2026-09-15" in text
     # the infusions were given: past tense, and the actual outcome, a non-response, as it was
     assert "This request covers infusions already given, from October 12, 2026 to November 2, " \
         "2026" in text
-    assert "a 12% reduction from the baseline: the test was not met" in text
+    assert "a 12.5% reduction from the baseline: the test was not met" in text
     assert "We request an initial series" not in text and "Appeal of denial" not in text
 
 

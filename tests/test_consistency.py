@@ -78,7 +78,7 @@ def test_retrospective_request_reports_pre_treatment_baseline_and_outcome(world)
     assert len(found) == 1
     message = found[0].message
     assert "pre-treatment score 8/10 on 2026-10-05" in message
-    assert "7/10 on 2026-11-16, a 12% reduction, which is below the 30%" in message
+    assert "7/10 on 2026-11-16, a 12.5% reduction, which is below the 30%" in message
 
 
 def test_retrospective_without_a_pre_treatment_score_blocks(world) -> None:

@@ -394,7 +394,7 @@ def test_infusions_already_given_are_in_the_past_tense(rendered) -> None:
             "from the baseline of 8/10 on October 5, 2026") in text
     # the actual outcome, reported as it is even though it is a non-response (8 -> 7: 12.5%)
     # measured at the test's own time point (2 weeks after November 2), not 2 days after
-    assert ("Result. Pain was 7/10 on November 16, 2026, a 12% reduction from the baseline: the "
+    assert ("Result. Pain was 7/10 on November 16, 2026, a 12.5% reduction from the baseline: the "
             "test was not met.") in text
     assert "If the test was not met, ketamine was to be stopped" in text
     assert "only if this series produced the documented response" in text

@@ -24,6 +24,7 @@ from coverage.compose.context import (
 from coverage.compose.dates import us_date
 from coverage.knowledge import Condition, KnowledgeBase
 from coverage.practice import Practice
+from coverage.review.coding import service_dates
 from coverage.review.consistency import baseline_score, first_service_date, is_retrospective
 from coverage.review.options import option_class_key
 
@@ -119,13 +120,15 @@ def given_span(case: Case, kb: KnowledgeBase, letter_date: date) -> tuple[date, 
 
 
 def requested_period(case: Case) -> str | None:
-    """'from December 7, 2026 to December 27, 2026': the requested start and its last day
-    (start + weeks, the same period the code-set review reads); None without a start."""
-    start = case.plan.requested_start
+    """'from December 7, 2026 to December 27, 2026': the dates of service the request covers,
+    by the one rule the whole letter and the code-set review use (the dates a denial records,
+    else the requested start plus its weeks); None when the case gives no start."""
+    denial = case.denial
+    start = case.plan.requested_start or (denial.service_from if denial else None)
     if start is None:
         return None
-    end = start + timedelta(days=max(7 * case.plan.weeks - 1, 0))
-    return f"from {us_date(start)} to {us_date(end)}"
+    first, last = service_dates(case, start)
+    return f"from {us_date(first)} to {us_date(last)}"
 
 
 def services_given(span: tuple[date, date | None] | None) -> str | None:
@@ -165,8 +168,10 @@ def response_test(
         after = _pain_after(case, given[0])
         if after is not None and value > 0:
             pain, when = after
-            fall = round(100 * (Decimal(str(value)) - Decimal(str(pain))) / Decimal(str(value)))
-            result = f"{number(pain)}/10{when}, a {fall}% reduction"
+            fall = (100 * (Decimal(str(value)) - Decimal(str(pain))) / Decimal(str(value))
+                    ).quantize(Decimal("0.1"))
+            result = f"{number(fall)}% reduction"
+            result = f"{number(pain)}/10{when}, a {result}"
             met = Decimal(str(pain)) <= target
     return ResponseTest(
         percent=percent,

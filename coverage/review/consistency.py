@@ -133,7 +133,7 @@ def _review_baseline(case: Case, kb: KnowledgeBase, retrospective: bool, block,
         change = 100 * (baseline.nrs - latest.nrs) / baseline.nrs
         meets = change >= case.plan.response_threshold_percent
         verdict = "meets" if meets else "is below"
-        outcome = (f"the actual outcome is {latest.nrs}/10 on {latest.date}, a {change:.0f}% "
+        outcome = (f"the actual outcome is {latest.nrs}/10 on {latest.date}, a {change:.1f}% "
                    f"reduction, which {verdict} the {case.plan.response_threshold_percent}% "
                    "response threshold")
     advise(
