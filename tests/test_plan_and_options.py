@@ -436,3 +436,14 @@ def test_the_off_label_section_describes_the_court_case_as_it_was(rendered) -> N
     text = rendered("crps-1")
     assert "In a case about medical devices, the US Supreme Court recognized off-label use" in text
     assert "not an investigational product" not in text
+
+
+@pytest.mark.parametrize("name", [a for a in APPEALS if a != "retro-authorization"])
+def test_the_plan_s_period_is_the_header_s_dates_of_service(rendered, name: str) -> None:
+    """One rule for the dates of service: the RE block and the plan never disagree."""
+    text = rendered(f"appeals/{name}")
+    header = re.search(r"Dates of service: (\w+ \d+, \d{4}) to (\w+ \d+, \d{4})", text)
+    if header is None:
+        pytest.skip("no dates of service in this appeal's header")
+    start, end = header.groups()
+    assert f"in the period from {start} to {end}" in text
