@@ -115,7 +115,8 @@ def test_crps_letter_compares_the_request_with_the_trials(rendered) -> None:
     assert "a 4-hour infusion every day for 10 days, at up to 0.35 mg/kg/h" in text
     # 0.5 mg/kg x 68 kg = 34 mg over 60 minutes: 34 mg/h, 0.5 mg/kg/h, 34% of 100 mg
     assert "Each infusion requested here is 34 mg over 60 minutes: 34 mg/h (0.5 mg/kg/h)" in text
-    assert "above the trials' hourly rates (22 and 25 mg/h)" in text
+    assert "34 mg/h (0.5 mg/kg/h) for 60 minutes rather than days or 4 hours" in text
+    assert "above the trials" not in text
     assert "its total dose is 34% of the 100 mg given at most in one 4-hour session" in text
     assert ("This outpatient schedule of 6 infusions over 3 weeks has not itself been tested "
             "in a controlled trial") in text
@@ -447,3 +448,9 @@ def test_the_plan_s_period_is_the_header_s_dates_of_service(rendered, name: str)
         pytest.skip("no dates of service in this appeal's header")
     start, end = header.groups()
     assert f"in the period from {start} to {end}" in text
+
+
+def test_the_reasons_for_a_series_appear_only_where_a_series_is_requested(rendered) -> None:
+    assert "A series rather than a single infusion is requested" in rendered("crps-1")
+    for name in ("appeals/frequency-limit", "appeals/retro-authorization"):  # maintenance; given
+        assert "A series rather than a single infusion is requested" not in rendered(name), name

@@ -196,8 +196,6 @@ class RegimenComparison:
     trials: list[TrialLine]
     rate_mg_per_h: str  # hourly rate of one requested infusion
     rate_mg_per_kg_h: str
-    rate_position: str  # "above" / "below" / "within the range of" the trials' hourly rates
-    trial_rates: str  # "22 and 25 mg/h"
     dose_mg: str
     session_mg: str | None  # the most one trial session gave
     session_percent: int | None  # the requested infusion as a share of it

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from coverage.case import Case, Outcome, PlanType
+from coverage.case import Case, Outcome, Phase, PlanType
 from coverage.codes import CodeSet, drug_line, infusion_lines
 from coverage.compose.context import (
     BillingRow,
@@ -191,9 +191,14 @@ def compose_letter(
         for use in condition.evidence
         if use.citation != guideline
     ]
+    # the guideline's reasons for a series belong to a request for one: not to maintenance,
+    # nor to a series already given (where "is requested" would misstate what happened)
+    series_requested = (case.plan.phase is not Phase.maintenance
+                        and given_span(case, kb, letter_date) is None)
     caveats = [
         caveat.text + _cite_marks([numbering.cite(c) for c in caveat.citations])
         for caveat in condition.caveats
+        if series_requested or not caveat.series_request_only
     ]
     standard_cites = _cite_marks([numbering.cite(c) for c in condition.standard_classes_citations])
     mechanism_cites = _cite_marks([numbering.cite(c) for c in MECHANISM_CITATIONS])

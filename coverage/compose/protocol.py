@@ -64,20 +64,11 @@ def regimen_comparison(
     hours = Decimal(plan.minutes_per_infusion) / 60
     rate = Decimal(str(dose_mg)) / hours
     per_kg = Decimal(str(plan.dose_mg_per_kg)) / hours
-    rates = sorted(Decimal(str(r.rate_mg_per_h)) for r in regimens if r.rate_mg_per_h)
-    if rates and rate > rates[-1]:
-        position = "above"
-    elif rates and rate < rates[0]:
-        position = "below"
-    else:
-        position = "within the range of"
     session = next((r for r in regimens if r.session_mg), None)
     return RegimenComparison(
         trials=[TrialLine(r.text, cite(r.citation)) for r in regimens],
         rate_mg_per_h=number(rate.quantize(Decimal("0.1"))),
         rate_mg_per_kg_h=number(per_kg.quantize(Decimal("0.01"))),
-        rate_position=position,
-        trial_rates=" and ".join(number(r) for r in rates) + " mg/h",
         dose_mg=number(dose_mg),
         session_mg=number(session.session_mg) if session else None,
         session_percent=round(100 * dose_mg / session.session_mg) if session else None,

@@ -86,6 +86,9 @@ class Caveat(_Strict):
 
     text: str
     citations: list[str] = Field(default_factory=list)
+    # true: it explains why a series is requested, so it is left out of maintenance letters
+    # and of letters for a series already given
+    series_request_only: bool = False
 
 
 class RecommendedGroup(_Strict):
