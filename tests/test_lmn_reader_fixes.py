@@ -118,17 +118,18 @@ def test_guideline_lower_lines_name_only_addressed_options(letters, name) -> Non
             assert printed == bool(addressed & set(option.classes)), (option.text, printed)
 
 
-def test_peripheral_neuropathy_letter_volunteers_no_untried_option(letters) -> None:
+def test_peripheral_neuropathy_letter_names_every_guideline_line_with_its_reason(letters):
+    """The example now records why capsaicin 8% and botulinum toxin A were not used, so the
+    NeuPSIG sentence names them; each appears in the options table with its reason."""
     text = letters("peripheral-neuropathy").text
-    for untried in ("capsaicin", "botulinum"):  # neither tried nor explained in the case
-        assert untried not in text, untried
-    assert ("The NeuPSIG recommendations rate gabapentinoids, SNRIs and tricyclic "
-            "antidepressants as first-line treatment for neuropathic pain (strong "
-            "recommendation); they rate tramadol and lidocaine 5% patches for peripheral "
-            "neuropathic pain second line (weak recommendation); and strong opioids third line "
-            "(weak recommendation). [") in text
-    # the strong opioids it names are explained, from the case's own record
-    assert "Strong opioids Strong opioid Declined after an informed discussion" in text
+    assert ("they rate tramadol, lidocaine 5% patches for peripheral neuropathic pain and "
+            "capsaicin 8% patches for peripheral neuropathic pain second line (weak "
+            "recommendation); and strong opioids and botulinum toxin A for peripheral "
+            "neuropathic pain third line (weak recommendation). [") in text
+    for row in ("Strong opioids Strong opioid Declined after an informed discussion",
+                "Capsaicin 8% patch (Qutenza) Capsaicin 8% patch Declined after an informed",
+                "Botulinum toxin A injections Botulinum toxin A Declined after an informed"):
+        assert row in text, row
 
 
 def test_an_explained_option_joins_the_guideline_sentence(examples_dir, write_case) -> None:
