@@ -115,7 +115,7 @@ def test_crps_letter_compares_the_request_with_the_trials(rendered) -> None:
     assert "a 4-hour infusion every day for 10 days, at up to 0.35 mg/kg/h" in text
     # 0.5 mg/kg x 68 kg = 34 mg over 60 minutes: 34 mg/h, 0.5 mg/kg/h, 34% of 100 mg
     assert "Each infusion requested here is 34 mg over 60 minutes: 34 mg/h (0.5 mg/kg/h)" in text
-    assert "34 mg/h (0.5 mg/kg/h) for 60 minutes rather than days or 4 hours" in text
+    assert "34 mg/h (0.5 mg/kg/h), given for minutes rather than for days or 4 hours" in text
     assert "above the trials" not in text
     assert "its total dose is 34% of the 100 mg given at most in one 4-hour session" in text
     assert ("This outpatient schedule of 6 infusions over 3 weeks has not itself been tested "
@@ -271,8 +271,10 @@ def test_every_letter_shows_the_new_sections(rendered, name: str) -> None:
 def test_every_appeal_shows_the_new_sections(rendered, name: str) -> None:
     text = rendered(f"appeals/{name}")
     for heading in ("Why the remaining options are not suitable", "Stop rule.",
-                    "The practice's infusion protocol.", "How this request compares"):
+                    "The practice's infusion protocol."):
         assert heading in text, heading
+    given = name == "retro-authorization"
+    assert ("How the infusions given compare" if given else "How this request compares") in text
 
 
 def test_options_table_prints_reason_and_explanation(rendered) -> None:
@@ -431,6 +433,10 @@ def test_services_already_given_are_judged_in_the_past(rendered) -> None:
     assert "was medically necessary for this patient when it was ordered" in text
     assert "is medically necessary for this patient" not in text
     assert "Each infusion requested here" not in text
+    assert "How the infusions given compare with the trials." in text
+    assert "each infusion given: 0.5 mg/kg (34 mg)" in text
+    assert "The drug given was the FDA-approved ketamine hydrochloride injection" in text
+    assert "this request:" not in text and "The drug requested" not in text
 
 
 def test_the_off_label_section_describes_the_court_case_as_it_was(rendered) -> None:
