@@ -252,12 +252,18 @@ def record_many(path: Path, new_events: list[Event], key: bytes | None = None) -
         pass
 
 
+def destination(practice, practice_file: str | Path | None) -> tuple[Path, bytes | None]:
+    """The log a practice's events go to and the key that chains them (created on first use;
+    None when there is neither a profile nor ``KETAMINE_LETTERS_AUDIT_KEY``)."""
+    key_file = key_location(practice_file)
+    key = load_key(key_file) if key_file is not None else None
+    return log_location(practice, str(practice_file) if practice_file else None), key
+
+
 def record_event(practice, practice_file: str | None, *, command: str, kind: str,
                  case_hash: str, output_hash: str, signer: str | None) -> Path:
     """Append one event for a letter written or signed; returns the log's path."""
-    path = log_location(practice, practice_file)
-    key_file = key_location(practice_file)
-    key = load_key(key_file) if key_file else None
+    path, key = destination(practice, practice_file)
     record(path, new_event(command, kind, case_hash, output_hash, signer), key)
     return path
 

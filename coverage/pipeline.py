@@ -402,14 +402,12 @@ def _write_and_log(files: list[tuple[Path, bytes]], inputs: Inputs, command: str
                    signer: str | None, protect: Iterable[tuple[str, Path]]) -> None:
     import os
 
-    from coverage.audit import appending, key_location, load_key, log_location, new_event
+    from coverage.audit import appending, destination, new_event
     from coverage.errors import OutputError
     from coverage.files import sha256_bytes, sha256_file, stage
 
-    log = log_location(inputs.practice, inputs.practice_file)
     check_outputs([path for path, _ in files], inputs, protect)
-    key_file = key_location(inputs.practice_file)
-    key = load_key(key_file) if key_file is not None else None
+    log, key = destination(inputs.practice, inputs.practice_file)
     case_hash = sha256_file(Path(inputs.case_file))
     events = [new_event(command, kind, case_hash, sha256_bytes(data), signer)
               for _, data in files]

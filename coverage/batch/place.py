@@ -141,6 +141,13 @@ class _Placement:
                 continue
             self._withdraw(case_file, entry, "this case makes no letter now")
 
+    def _into_withdrawn(self, path: Path, name: str) -> Path:
+        """Move ``path`` into ``withdrawn/`` as ``name`` (or a free variant); where it went."""
+        target = free_name(self.out_dir / WITHDRAWN_FOLDER, name)
+        make_private_dir(target.parent)
+        os.replace(path, target)
+        return target
+
     def _withdraw_other_formats(self, result: CaseResult) -> None:
         """Withdraw earlier copies of this letter in formats this run did not make again.
 
@@ -160,9 +167,7 @@ class _Placement:
             for suffix, path in zip(suffixes, paths, strict=False):
                 if path is None or suffix in result.suffixes:
                     continue
-                target = free_name(self.out_dir / WITHDRAWN_FOLDER, path.name)
-                make_private_dir(target.parent)
-                os.replace(path, target)
+                target = self._into_withdrawn(path, path.name)
                 notes.append(f"earlier copy {path.name} moved to {WITHDRAWN_FOLDER}/"
                              f"{target.name}: not made again in this run's formats; "
                              "do not send it")
@@ -183,9 +188,7 @@ class _Placement:
             paths = recorded_files(self.out_dir, entry)
             if paths[0] is None:
                 return  # not the bytes this tool wrote: somebody else's file
-            target = free_name(self.out_dir / WITHDRAWN_FOLDER, old)
-            make_private_dir(target.parent)
-            os.replace(paths[0], target)
+            target = self._into_withdrawn(paths[0], old)
             for path in paths[1:]:  # the same letter in its other formats goes with it
                 if path is not None:
                     os.replace(path, target.with_suffix(path.suffix))

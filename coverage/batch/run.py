@@ -296,12 +296,10 @@ class _Run:
 
     def _audit(self, practice_path: Path, results: list[CaseResult]) -> LetterError | None:
         """Log the letters of one practice in one transaction; the error if that failed."""
-        from coverage.audit import key_location, load_key, log_location, new_event, record_many
+        from coverage.audit import destination, new_event, record_many
 
         try:
-            log = log_location(self._practice_model(practice_path), str(practice_path))
-            key_file = key_location(practice_path)
-            key = load_key(key_file) if key_file is not None else None
+            log, key = destination(self._practice_model(practice_path), practice_path)
             record_many(log, [new_event("batch", r.kind, r.case_sha256, digest, None)
                               for r in results
                               for digest in (r.output_sha256, *r.extra_sha256)], key)

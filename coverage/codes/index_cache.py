@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,20 @@ def cache_folder() -> Path:
     return Path(base) / "ketamine-letters" / "code-sets"
 
 
+@cache
+def _parser_digest() -> str:
+    """The parser's own source, hashed once per process: a changed parser makes a new index."""
+    return hashlib.sha256(PARSER_SOURCE.read_bytes()).hexdigest()
+
+
 def index_path(tabular: Path) -> Path | None:
     """Where the index of this tabular lives, or None when the tabular cannot be stat'ed."""
+    real = tabular.resolve()
     try:
-        facts = tabular.resolve().stat()
+        facts = real.stat()
     except OSError:
         return None
-    parser = hashlib.sha256(PARSER_SOURCE.read_bytes()).hexdigest()
-    key = f"{INDEX_FORMAT}|{parser}|{tabular.resolve()}|{facts.st_size}|{facts.st_mtime_ns}"
+    key = f"{INDEX_FORMAT}|{_parser_digest()}|{real}|{facts.st_size}|{facts.st_mtime_ns}"
     return cache_folder() / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.marshal"
 
 

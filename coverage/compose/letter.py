@@ -191,10 +191,10 @@ def compose_letter(
         for use in condition.evidence
         if use.citation != guideline
     ]
+    given = given_span(case, kb, letter_date)  # infusions already given: the past tense
     # the guideline's reasons for a series belong to a request for one: not to maintenance,
     # nor to a series already given (where "is requested" would misstate what happened)
-    series_requested = (case.plan.phase is not Phase.maintenance
-                        and given_span(case, kb, letter_date) is None)
+    series_requested = case.plan.phase is not Phase.maintenance and given is None
     caveats = [
         caveat.text + _cite_marks([numbering.cite(c) for c in caveat.citations])
         for caveat in condition.caveats
@@ -210,7 +210,6 @@ def compose_letter(
     is_medicare = case.coverage.plan_type in MEDICARE_PLANS
     if is_medicare:
         numbering.cite("R6")
-    given = given_span(case, kb, letter_date)  # infusions already given: the past tense
     test = response_test(case, practice, condition, kb, numbering.cite, given)
     # the infusion points only at what it treats (never at an unrelated or incidental code)
     pointer_all = "".join(diagnoses[i].pointer for i in treated_codes(case, condition, kb)[:4])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from coverage.audit import appending, key_location, load_key, log_location, new_event
+from coverage.audit import appending, destination, new_event
 from coverage.errors import LetterError
 from coverage.files import sha256_bytes
 from coverage.workspace import Workspace
@@ -35,12 +35,10 @@ def case_writes(ws: Workspace, user: str | None, action: str) -> Logged:
             practice = load_practice(profile) if profile else None
         except LetterError:
             practice = None  # an unreadable profile: the log the CLI would use without one
-        key_file = key_location(profile)
-        key = load_key(key_file) if key_file is not None else None
+        log, key = destination(practice, profile)
         digest = sha256_bytes(data)
         command = f"web {action}" + (f" by {user}" if user else "")
-        event = new_event(command, CASE_KIND, digest, digest, None)
-        with appending(log_location(practice, str(profile) if profile else None), [event], key):
+        with appending(log, [new_event(command, CASE_KIND, digest, digest, None)], key):
             yield
 
     return guard
